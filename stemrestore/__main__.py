@@ -1,0 +1,5 @@
+import sys
+
+from stemrestore.cli import main
+
+sys.exit(main())
