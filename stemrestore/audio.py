@@ -103,6 +103,8 @@ def load_audio(
     """
     path = Path(path)
     info = audio_info(path)
+    if allow_empty and start >= info.frames:
+        return np.zeros((info.channels, 0), np.float32), info.samplerate
     try:
         with sf.SoundFile(str(path)) as f:
             if start:
