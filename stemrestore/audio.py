@@ -10,14 +10,14 @@ file behind.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import soxr
 
-from stemrestore.errors import AudioError
+from stemrestore.errors import AudioError, StemRestoreError
+from stemrestore.fileio import atomic_path
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
 
@@ -151,25 +151,13 @@ def save_audio(
     if ext not in _DEFAULT_SUBTYPE:
         raise AudioError(f"{path}: unsupported output format '{ext}' (use .wav or .flac)")
     subtype = subtype or _DEFAULT_SUBTYPE[ext]
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.exists():
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise AudioError(f"{folder}: cannot create output folder ({exc.strerror})") from None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=ext + ".tmp", dir=folder)
-    except OSError as exc:
-        raise AudioError(f"{folder}: output folder is not writable ({exc.strerror})") from None
-    os.close(fd)
-    try:
-        sf.write(tmp, audio.T, sr, subtype=subtype, format=ext.lstrip(".").upper())
-        os.replace(tmp, path)
-    except Exception as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, (sf.LibsndfileError, OSError, RuntimeError, ValueError)):
-            raise AudioError(f"{path}: could not write ({_short(exc)})") from None
-        raise
+        with atomic_path(path) as tmp:
+            sf.write(str(tmp), audio.T, sr, subtype=subtype, format=ext.lstrip(".").upper())
+    except StemRestoreError as exc:
+        raise AudioError(str(exc)) from None
+    except (sf.LibsndfileError, OSError, RuntimeError, ValueError) as exc:
+        raise AudioError(f"{path}: could not write ({_short(exc)})") from None
     return path
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -21,7 +20,7 @@ from tqdm import tqdm
 from stemrestore.audio import save_audio
 from stemrestore.data.dataset import MSRDataset
 from stemrestore.degrade import DegradationProtocol
-from stemrestore.errors import StemRestoreError
+from stemrestore.fileio import write_atomic
 
 INDEX_NAME = "index.jsonl"
 
@@ -64,7 +63,7 @@ def make_testset(
         save_audio(folder / "target.flac", example.target, sr)
         params = {"id": example_id, "class": dataset.target, "seed": [seed, i], "sample_rate": sr}
         params.update(source=draw.record(), degradation=example.params)
-        _write_text(folder / "params.json", json.dumps(params, indent=1))
+        write_atomic(folder / "params.json", json.dumps(params, indent=1))
         lines.append(
             {
                 "id": example_id,
@@ -78,18 +77,6 @@ def make_testset(
         if on_example:
             on_example(i)
     index = out / INDEX_NAME
-    _write_text(index, "".join(json.dumps(line) + "\n" for line in lines))
+    write_atomic(index, "".join(json.dumps(line) + "\n" for line in lines))
     return index
 
-
-def _write_text(path: Path, text: str) -> None:
-    """Atomic text write (temp file + rename) so a killed run leaves no half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise StemRestoreError(f"{path}: could not write ({exc.strerror})") from None

@@ -1,0 +1,339 @@
+"""Score estimators on an offline test set: per-segment metrics, summary, table, plots.
+
+An :class:`Estimator` is a named callable ``(audio, sr) -> audio``: the identity
+baseline, a trained model (:func:`restorer_estimator`) or any test double are
+scored the same way. :func:`evaluate` restores every mixture once per
+estimator, cuts reference and estimate into segments (:func:`segment_bounds`),
+scores each with :data:`stemrestore.metrics.METRICS` and writes
+``per_example.csv``, ``summary.json``, ``table.md`` and ``plots/`` atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import re
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from stemrestore.audio import check_audio, load_audio, resample, rms_db
+from stemrestore.errors import AudioError, ConfigError, StemRestoreError
+from stemrestore.metrics import METRICS, match_pair, score
+from stemrestore.fileio import write_atomic
+from stemrestore.plots import histogram_png, mel_comparison_png
+
+INDEX_NAME = "index.jsonl"
+METRIC_KEYS = tuple(m.key for m in METRICS)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One test example: a mixture and the clean target it should be restored to."""
+
+    id: str
+    mixture: Path
+    target: Path
+    stem_class: str | None = None
+
+
+def load_pairs(path: str | os.PathLike) -> list[Pair]:
+    """Pairs of a make-testset folder (its ``index.jsonl``) or of a CSV/JSONL manifest.
+
+    Records need ``mixture`` and ``target`` (absolute, or relative to the
+    file's folder) and may give ``id`` (default: the record's 0-based number,
+    six digits) and ``class``. Every referenced file must exist.
+    """
+    path = Path(path)
+    if path.is_dir():
+        if not (path / INDEX_NAME).is_file():
+            raise ConfigError(f"{path}: no {INDEX_NAME}; give a make-testset folder or a .csv/.jsonl manifest")
+        path = path / INDEX_NAME
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such test set or manifest")
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json"):
+        records = _read_jsonl(path)
+    elif suffix == ".csv":
+        records = _read_csv(path)
+    else:
+        raise ConfigError(f"{path}: manifest must be .csv or .jsonl, got '{suffix}'")
+    pairs, seen = [], set()
+    for i, (line, rec) in enumerate(records):
+        where = f"{path} line {line}"
+        values = {key: str(rec.get(key) or "").strip() for key in ("mixture", "target")}
+        for key, value in values.items():
+            if not value:
+                raise ConfigError(f"{where}: missing '{key}'")
+        files = {key: Path(v) if Path(v).is_absolute() else path.parent / v for key, v in values.items()}
+        for key, file in files.items():
+            if not file.is_file():
+                raise AudioError(f"{where}: {key} file {file} does not exist")
+        pair_id = str(rec.get("id") or f"{i:06d}")
+        if pair_id in seen:
+            raise ConfigError(f"{where}: duplicate id '{pair_id}'")
+        seen.add(pair_id)
+        pairs.append(Pair(pair_id, files["mixture"], files["target"], str(rec["class"]) if rec.get("class") else None))
+    if not pairs:
+        raise ConfigError(f"{path}: lists no pairs")
+    return pairs
+
+
+def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    records = []
+    for line_no, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            raise ConfigError(f"{path} line {line_no}: not valid JSON") from None
+        if not isinstance(rec, dict):
+            raise ConfigError(f"{path} line {line_no}: expected a JSON object")
+        records.append((line_no, rec))
+    return records
+
+
+def _read_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        missing = {"mixture", "target"} - set(reader.fieldnames or ())
+        if missing:
+            raise ConfigError(f"{path}: CSV header lacks column(s) {', '.join(sorted(missing))}")
+        return [(reader.line_num, row) for row in reader]
+
+
+@dataclass(frozen=True)
+class Estimator:
+    """A named restoration function ``fn(audio, sr) -> audio`` (same shape and rate).
+
+    ``sample_rate`` is the rate ``fn`` works at (None: any rate); the input is
+    resampled to it and the output back to the reference's rate.
+    """
+
+    name: str
+    fn: Callable[[np.ndarray, int], np.ndarray]
+    sample_rate: int | None = None
+
+    def run(self, audio: np.ndarray, sr: int, out_sr: int) -> np.ndarray:
+        """Restore ``audio`` (at ``sr``) and return the result at ``out_sr``."""
+        work_sr = self.sample_rate or sr
+        out = check_audio(self.fn(resample(audio, sr, work_sr), work_sr), f"{self.name} output")
+        return resample(out, work_sr, out_sr)
+
+
+def identity() -> Estimator:
+    """The mixture itself as the estimate (the paper's 'no processing' reference point)."""
+    return Estimator("identity", lambda audio, sr: audio)
+
+
+def restorer_estimator(checkpoint: str | os.PathLike, device: str = "cpu", name: str | None = None) -> Estimator:
+    """A trained model as an estimator, named after its checkpoint file unless ``name``."""
+    from stemrestore.restore import Restorer  # heavy (torch); only when a model is scored
+
+    restorer = Restorer(checkpoint, device=device)
+    return Estimator(name or Path(checkpoint).stem, restorer.restore, restorer.sample_rate)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Scoring settings. The paper scores 10-second segments; the rest are project choices."""
+
+    segment_seconds: float = 10.0  #: pairs up to this long are one segment, longer ones are cut
+    silence_db: float = -60.0  #: segments whose reference RMS is below this (dBFS) are skipped
+    rank_metric: str = "mel_ssim"  #: picks the best / median / worst examples for plots
+    plots: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.segment_seconds > 0:
+            raise ConfigError(f"segment_seconds: must be positive, got {self.segment_seconds}")
+        if self.rank_metric not in METRIC_KEYS:
+            raise ConfigError(f"rank_metric: '{self.rank_metric}' is not one of {', '.join(METRIC_KEYS)}")
+
+
+def segment_bounds(n_samples: int, sr: int, segment_seconds: float) -> list[tuple[int, int]]:
+    """Non-overlapping ``[start, end)`` segments of a pair of ``n_samples``.
+
+    A pair no longer than one segment is scored whole. A longer pair is cut
+    from the start; a trailing remainder is kept as a shorter segment when it
+    is at least half a segment long, and dropped otherwise.
+    """
+    size = max(1, round(segment_seconds * sr))
+    if n_samples <= size:
+        return [(0, n_samples)]
+    bounds = [(s, s + size) for s in range(0, n_samples - size + 1, size)]
+    end = bounds[-1][1]
+    if n_samples - end >= size / 2:
+        bounds.append((end, n_samples))
+    return bounds
+
+
+def confidence_interval(values: Sequence[float]) -> float:
+    """Half-width of the 95 % CI of the mean: 1.96·std/√n with the population std (ddof 0).
+
+    The population std is what the paper's reference code uses (``np.std``); n=1 gives 0.
+    """
+    v = np.asarray(values, dtype=float)
+    return 0.0 if v.size == 0 else float(1.96 * v.std() / math.sqrt(v.size))
+
+
+def summarize(values: Sequence[float]) -> dict[str, float | int | None]:
+    """``{"mean", "ci95", "n"}`` of one metric (mean and ci95 are None for n=0)."""
+    if len(values) == 0:
+        return {"mean": None, "ci95": None, "n": 0}
+    return {"mean": float(np.mean(values)), "ci95": confidence_interval(values), "n": len(values)}
+
+
+def _load_pair(pair: Pair) -> tuple[np.ndarray, int, np.ndarray, int]:
+    mixture, mix_sr = load_audio(pair.mixture)
+    target, ref_sr = load_audio(pair.target)
+    return mixture, mix_sr, target, ref_sr
+
+
+def evaluate(
+    pairs: Sequence[Pair],
+    estimators: Sequence[Estimator],
+    out_dir: str | os.PathLike,
+    config: EvalConfig | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Score every estimator on every pair; write the report to ``out_dir``; return the summary."""
+    config = config or EvalConfig()
+    names = [e.name for e in estimators]
+    if not estimators:
+        raise ConfigError("evaluate: give at least one estimator (a checkpoint or a baseline)")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"evaluate: estimator names must be unique, got {', '.join(names)}")
+    if not pairs:
+        raise ConfigError("evaluate: the test set has no pairs")
+    out_dir = Path(out_dir)
+    try:  # before hours of scoring, not after
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{out_dir}: cannot create output folder ({exc.strerror})") from None
+    rows: list[dict[str, Any]] = []
+    skipped = dict.fromkeys(names, 0)
+    bar = tqdm(pairs, desc="evaluate", unit="pair", disable=not progress)
+    for pair in bar:
+        try:
+            rows += _score_pair(pair, estimators, config, skipped, lambda note: bar.write(note, file=sys.stderr))
+        except StemRestoreError as exc:
+            raise type(exc)(f"pair {pair.id}: {exc}") from None
+    summary = _summary(rows, names, skipped, len(pairs), config)
+    write_atomic(out_dir / "per_example.csv", _csv_text(rows).encode())
+    write_atomic(out_dir / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
+    write_atomic(out_dir / "table.md", table_markdown(summary).encode())
+    if config.plots:
+        _plots(rows, pairs, estimators, out_dir / "plots", config)
+    return summary
+
+
+def _score_pair(
+    pair: Pair, estimators: Sequence[Estimator], config: EvalConfig, skipped: dict[str, int],
+    warn: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    """Rows of every estimator's scored segments of one pair; counts silent segments in ``skipped``."""
+    mixture, mix_sr, target, ref_sr = _load_pair(pair)
+    rows = []
+    for est in estimators:
+        estimate, reference, notes = match_pair(est.run(mixture, mix_sr, ref_sr), target, ref_sr)
+        for note in notes:
+            warn(f"warning: pair {pair.id} ({est.name}): {note}")
+        for k, (start, end) in enumerate(segment_bounds(reference.shape[1], ref_sr, config.segment_seconds)):
+            ref_seg = reference[:, start:end]
+            if rms_db(ref_seg) < config.silence_db:
+                skipped[est.name] += 1
+                continue
+            rows.append(
+                {"estimator": est.name, "id": pair.id, "class": pair.stem_class or "", "segment": k,
+                 "start_s": start / ref_sr, "end_s": end / ref_sr, **score(estimate[:, start:end], ref_seg, ref_sr)}
+            )
+    return rows
+
+
+def _summary(
+    rows: list[dict[str, Any]], names: list[str], skipped: dict[str, int], n_pairs: int, config: EvalConfig
+) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "settings": {**asdict(config), "ci": "1.96 * std / sqrt(n), population std (ddof 0), over segments"},
+        "pairs": n_pairs,
+        "estimators": {},
+    }
+    for name in names:
+        mine = [r for r in rows if r["estimator"] == name]
+        classes = sorted({r["class"] for r in mine if r["class"]})
+        result["estimators"][name] = {
+            "metrics": {k: summarize([r[k] for r in mine]) for k in METRIC_KEYS},
+            "by_class": {
+                c: {k: summarize([r[k] for r in mine if r["class"] == c]) for k in METRIC_KEYS} for c in classes
+            },
+            "segments": len(mine),
+            "skipped_silent_segments": skipped[name],
+        }
+    return result
+
+
+def table_markdown(summary: dict[str, Any]) -> str:
+    """Table-1 style Markdown: one row per estimator, ``mean ± ci`` per metric, and n."""
+    digits = {"mel_ssim": 4}
+    header = ["model", *(m.label for m in METRICS), "n"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, entry in summary["estimators"].items():
+        cells = [name]
+        for key in METRIC_KEYS:
+            stat = entry["metrics"][key]
+            d = digits.get(key, 2)
+            cells.append("—" if stat["mean"] is None else f"{stat['mean']:.{d}f} ± {stat['ci95']:.{d}f}")
+        cells.append(str(entry["segments"]))
+        lines.append("| " + " | ".join(cells) + " |")
+    caption = "Mean ± 95 % confidence interval (1.96·std/√n) over n scored segments."
+    return "\n".join(lines) + "\n\n" + caption + "\n"
+
+
+def _csv_text(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    fields = ["estimator", "id", "class", "segment", "start_s", "end_s", *METRIC_KEYS]
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "estimator"
+
+
+def _plots(
+    rows: list[dict[str, Any]], pairs: Sequence[Pair], estimators: Sequence[Estimator], folder: Path,
+    config: EvalConfig,
+) -> None:
+    """Histograms per metric, and mel comparisons of each estimator's best, median and worst segment."""
+    for metric in METRICS:
+        values = {e.name: np.array([r[metric.key] for r in rows if r["estimator"] == e.name]) for e in estimators}
+        histogram_png(values, folder / f"hist_{metric.key}.png", metric.label)
+    by_id = {p.id: p for p in pairs}
+    label = next(m.label for m in METRICS if m.key == config.rank_metric)
+    for est in estimators:
+        ranked = sorted((r for r in rows if r["estimator"] == est.name), key=lambda r: r[config.rank_metric])
+        if not ranked:
+            continue
+        for which, row in (("best", ranked[-1]), ("median", ranked[len(ranked) // 2]), ("worst", ranked[0])):
+            # Estimates are not kept in memory (a full test set would not fit); re-run this one.
+            mixture, mix_sr, target, sr = _load_pair(by_id[row["id"]])
+            estimate, reference, _ = match_pair(est.run(mixture, mix_sr, sr), target, sr)
+            heard, _, _ = match_pair(identity().run(mixture, mix_sr, sr), target, sr)
+            cut = slice(round(row["start_s"] * sr), round(row["end_s"] * sr))
+            value = row[config.rank_metric]
+            mel_comparison_png(
+                {"mixture": heard[:, cut], "estimate": estimate[:, cut], "target": reference[:, cut]},
+                sr,
+                folder / f"{_slug(est.name)}_{which}.png",
+                title=f"{est.name}: {which} {label} {value:.3f} (id {row['id']}, segment {row['segment']})",
+            )
