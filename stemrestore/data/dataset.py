@@ -33,6 +33,7 @@ class StemInfo:
 @dataclass(frozen=True)
 class SongEntry:
     id: str
+    path: Path
     targets: tuple[StemInfo, ...]
     others: tuple[StemInfo, ...]
     seconds: float
@@ -119,7 +120,7 @@ class MSRDataset(torch.utils.data.Dataset):
             item = StemInfo(stem.path, stem.cls, int(info.samplerate), int(info.frames))
             (targets if matches(stem.cls, self.target) else others).append(item)
         seconds = max((s.frames / s.sr for s in targets + others), default=0.0)
-        return SongEntry(song.id, tuple(targets), tuple(others), seconds)
+        return SongEntry(song.id, Path(song.path), tuple(targets), tuple(others), seconds)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -159,8 +160,9 @@ class MSRDataset(torch.utils.data.Dataset):
         return Draw(
             song=song.id,
             start_seconds=round(start, 6),
-            target_stems=[str(s.path) for s in targets],
-            background_stems=[str(s.path) for s in others],
+            # Relative to the song folder, so a record stays valid on another machine.
+            target_stems=[s.path.relative_to(song.path).as_posix() for s in targets],
+            background_stems=[s.path.relative_to(song.path).as_posix() for s in others],
             target=self._sum(targets, start, n),
             background=self._sum(others, start, n),
         )
