@@ -26,6 +26,9 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
 _DEFAULT_SUBTYPE = {".wav": "FLOAT", ".flac": "PCM_24", ".ogg": "VORBIS", ".mp3": "MPEG_LAYER_III"}
 
 
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050  # libsndfile's sndfile.h
+
+
 def check_audio(audio: np.ndarray, name: str = "audio") -> np.ndarray:
     """Return ``audio`` as float32 ``(channels, samples)`` or raise :class:`AudioError`."""
     audio = np.asarray(audio)
@@ -153,7 +156,12 @@ def save_audio(
     subtype = subtype or _DEFAULT_SUBTYPE[ext]
     try:
         with atomic_path(path) as tmp:
-            sf.write(str(tmp), audio.T, sr, subtype=subtype, format=ext.lstrip(".").upper())
+            with sf.SoundFile(str(tmp), "w", sr, audio.shape[0], subtype, format=ext.lstrip(".").upper()) as f:
+                if f.format == "WAV":
+                    # libsndfile stamps float WAVs with a PEAK chunk holding the wall-clock
+                    # time; without it the same audio always gives byte-identical files.
+                    sf._snd.sf_command(f._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
+                f.write(audio.T)
     except StemRestoreError as exc:
         raise AudioError(str(exc)) from None
     except (sf.LibsndfileError, OSError, RuntimeError, ValueError) as exc:

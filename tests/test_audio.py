@@ -187,3 +187,11 @@ def test_output_folder_under_a_file_is_one_line_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(AudioError, match="cannot create output folder"):
         save_audio(blocker / "sub" / "x.wav", _tone(), SR)
+
+
+def test_same_audio_gives_byte_identical_files(tmp_path):
+    x = _tone()
+    for ext in (".wav", ".flac"):
+        save_audio(tmp_path / f"a{ext}", x, SR)
+        save_audio(tmp_path / f"b{ext}", x, SR)
+        assert (tmp_path / f"a{ext}").read_bytes() == (tmp_path / f"b{ext}").read_bytes()
