@@ -67,8 +67,16 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
         args = typing.get_args(tp)
         if len(args) == 2:
             return {k: _convert(v, args[1], f"{where}.{k}") for k, v in value.items()}
+    if tp in (int, float) and isinstance(value, str):
+        # YAML 1.1 reads "1e-3" (no dot) as text; a numeric field means a number.
+        try:
+            value = float(value)
+        except ValueError:
+            return value
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is int and isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 

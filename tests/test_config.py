@@ -43,6 +43,7 @@ def test_overrides_parse_values():
     data = apply_overrides({"inner": {"low": 1.0}}, ["inner.low=0.5", "name=abc", "inner.bands=[7]"])
     cfg = from_dict(Outer, data)
     assert cfg.inner.low == 0.5 and cfg.name == "abc" and cfg.inner.bands == (7,)
+    assert from_dict(Outer, apply_overrides({}, ["inner.high=1e-3"])).inner.high == 0.001
     with pytest.raises(ConfigError, match="key=value"):
         apply_overrides({}, ["oops"])
 

@@ -1,0 +1,214 @@
+"""The training configuration: nested dataclasses whose defaults are the paper's recipe.
+
+``configs/paper/<target>.yaml`` only names the target; everything else is the
+paper's (SPEC §6). Any field can be changed from YAML or from the command line
+(``optim.lr=1e-3``); an unknown field is an error that names it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stemrestore.config import apply_overrides, from_dict, load_yaml
+from stemrestore.errors import ConfigError
+from stemrestore.models import UFormerConfig
+from stemrestore.models.discriminators import DiscriminatorConfig
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+DEVICES = ("auto", "cpu", "cuda")
+METRICS = ("si_sdr", "mel_ssim")
+
+
+def _number(value: Any, integer: bool) -> Any:
+    """The number a user meant: YAML reads ``1e-3`` (no dot) as a string, ``1e5`` steps too."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return value
+    if integer and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _require(
+    obj: Any, section: str, names: tuple[str, ...], *, allow_zero: bool = False, integer: bool = False
+) -> None:
+    """Each named field must be a number > 0 (or >= 0): a typo fails at start-up, not mid-run."""
+    for name in names:
+        value = _number(getattr(obj, name), integer)
+        kinds = (int,) if integer else (int, float)
+        ok = isinstance(value, kinds) and not isinstance(value, bool)
+        if not ok or value < 0 or (value == 0 and not allow_zero):
+            kind = "an integer" if integer else "a number"
+            bound = ">= 0" if allow_zero else "> 0"
+            raise ConfigError(f"{section}.{name}: must be {kind} {bound}, got {getattr(obj, name)!r}")
+        setattr(obj, name, value)
+
+
+@dataclass
+class DataConfig:
+    """Training data: the online protocol of SPEC §3 over a RawStems tree."""
+
+    root: str | None = None  #: RawStems root (also ``--data``)
+    target: str = "Voc"  #: class id or alias of the stem to restore
+    split_file: str | None = None  #: the paper's ``<class>_train.txt``; None = every song
+    protocol: str | None = None  #: degradation YAML; None = the paper's settings
+    segment_seconds: float = 10.0
+    items_per_epoch: int | None = None  #: None = one item per song
+    batch_size: int = 16  #: stage 1, summed over all processes
+    stage2_batch_size: int = 4  #: stage 2, summed over all processes
+    num_workers: int = 4  #: DataLoader worker processes per training process
+
+    def __post_init__(self) -> None:
+        _require(self, "data", ("segment_seconds",))
+        _require(self, "data", ("batch_size", "stage2_batch_size"), integer=True)
+        _require(self, "data", ("num_workers",), allow_zero=True, integer=True)
+        if self.items_per_epoch is not None:
+            _require(self, "data", ("items_per_epoch",), integer=True)
+
+
+@dataclass
+class OptimConfig:
+    """Generator optimiser: Adam (AdamW with weight decay 0 by default)."""
+
+    lr: float = 5e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    grad_clip: float = 2.0  #: max global gradient norm, for generator and discriminator
+    max_nonfinite: int = 10  #: consecutive non-finite steps that stop the run
+
+    def __post_init__(self) -> None:
+        _require(self, "optim", ("lr", "grad_clip"))
+        _require(self, "optim", ("max_nonfinite",), integer=True)
+        _require(self, "optim", ("weight_decay",), allow_zero=True)
+
+
+@dataclass
+class GanConfig:
+    """Stage 2: least-squares GAN with feature matching."""
+
+    lr: float = 5e-5  #: discriminator learning rate
+    betas: tuple[float, float] = (0.8, 0.99)  #: discriminator Adam betas (HiFi-GAN's)
+    lambda_gen: float = 0.001
+    lambda_feat: float = 0.01
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+
+    def __post_init__(self) -> None:
+        _require(self, "gan", ("lr",))
+        _require(self, "gan", ("lambda_gen", "lambda_feat"), allow_zero=True)
+
+
+@dataclass
+class ScheduleConfig:
+    """Steps. ``stage2_step`` is the stage switch: GAN training from that step on."""
+
+    max_steps: int = 85_000
+    stage2_step: int | None = 50_000  #: None = stage 1 only; 0 = GAN from the start
+    warmup_steps: int = 1000  #: linear learning-rate warm-up (the discriminator's from stage 2)
+
+    def __post_init__(self) -> None:
+        _require(self, "schedule", ("max_steps",), integer=True)
+        _require(self, "schedule", ("warmup_steps",), allow_zero=True, integer=True)
+        if self.stage2_step is not None:
+            _require(self, "schedule", ("stage2_step",), allow_zero=True, integer=True)
+
+
+@dataclass
+class CheckpointConfig:
+    every: int = 1000  #: steps between checkpoints (one is also written at the end)
+    keep_last: int = 3  #: step checkpoints kept; ``best.pt`` is kept besides
+    best_metric: str = "si_sdr"  #: validation metric that picks ``best.pt`` (higher is better)
+
+    def __post_init__(self) -> None:
+        _require(self, "checkpoint", ("every", "keep_last"), integer=True)
+        if self.best_metric not in METRICS:
+            raise ConfigError(f"checkpoint.best_metric: '{self.best_metric}' is not one of {', '.join(METRICS)}")
+
+
+@dataclass
+class ValidationConfig:
+    testset: str | None = None  #: offline test set folder (index.jsonl) or manifest; None = skip
+    every: int = 2000
+    max_examples: int = 32  #: first N pairs of the test set
+    max_seconds: float = 10.0  #: each pair is cropped to this length
+    audio_examples: int = 2  #: pairs logged as audio and spectrogram images
+
+    def __post_init__(self) -> None:
+        _require(self, "validation", ("max_seconds",))
+        _require(self, "validation", ("every", "max_examples"), integer=True)
+        _require(self, "validation", ("audio_examples",), allow_zero=True, integer=True)
+
+
+@dataclass
+class LoggingConfig:
+    every: int = 50  #: steps between scalar logs (TensorBoard and metrics.jsonl)
+    tensorboard: bool = True
+    progress: bool = True  #: tqdm bar on stderr
+
+    def __post_init__(self) -> None:
+        _require(self, "logging", ("every",), integer=True)
+
+
+@dataclass
+class RuntimeConfig:
+    """Device, precision and threads; distribution comes from ``torchrun``'s environment."""
+
+    device: str = "auto"  #: auto = CUDA when present, else CPU
+    precision: str = "bf16"  #: autocast on CUDA ("fp32", "bf16", "fp16"); CPU always runs fp32
+    threads: int | None = None  #: CPU threads per process; None = torch's default
+
+    def __post_init__(self) -> None:
+        if self.device not in DEVICES:
+            raise ConfigError(f"runtime.device: '{self.device}' is not one of {', '.join(DEVICES)}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"runtime.precision: '{self.precision}' is not one of {', '.join(PRECISIONS)}")
+        if self.threads is not None:
+            _require(self, "runtime", ("threads",), integer=True)
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; the defaults reproduce the paper."""
+
+    seed: int = 0
+    model: UFormerConfig = field(default_factory=UFormerConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    gan: GanConfig = field(default_factory=GanConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ConfigError(f"seed: must be an integer >= 0, got {self.seed!r}")
+
+    def stage(self, step: int) -> int:
+        """Training stage (1 = L1 only, 2 = with GAN) of the step that starts at ``step``."""
+        switch = self.schedule.stage2_step
+        return 2 if switch is not None and step >= switch else 1
+
+    def batch_size(self, step: int) -> int:
+        """Global batch size of ``step``."""
+        return self.data.stage2_batch_size if self.stage(step) == 2 else self.data.batch_size
+
+    @property
+    def uses_gan(self) -> bool:
+        """Whether any step of this run trains a discriminator."""
+        switch = self.schedule.stage2_step
+        return switch is not None and switch < self.schedule.max_steps
+
+
+def build_config(data: dict[str, Any] | None = None, overrides: list[str] | None = None) -> TrainConfig:
+    """A :class:`TrainConfig` from plain data plus ``key.sub=value`` overrides."""
+    return from_dict(TrainConfig, apply_overrides(data or {}, overrides))
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
+    """Read a YAML config (None = the paper's defaults) and apply command-line overrides."""
+    return build_config(load_yaml(path) if path is not None else {}, overrides)

@@ -1,0 +1,242 @@
+"""The training run: data, steps, checkpoints, validation, logs, export.
+
+One :class:`Trainer` per process. It resumes from the newest checkpoint of the
+run folder when asked, feeds the :class:`~stemrestore.train.step.Learner` one
+global batch per step (stage 1 until ``schedule.stage2_step``, then stage 2),
+and on rank 0 writes a checkpoint every ``checkpoint.every`` steps and at the
+end, validates every ``validation.every`` steps (keeping ``best.pt``), and
+finally exports the generator in the inference format.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from stemrestore.config import save_yaml, to_dict
+from stemrestore.errors import ConfigError, StemRestoreError
+from stemrestore.train import checkpointing as ckpt
+from stemrestore.train import distributed as dist
+from stemrestore.train.config import TrainConfig
+from stemrestore.train.data import DatasetFactory, Position, make_loader, msr_dataset
+from stemrestore.train.monitor import Monitor
+from stemrestore.train.step import Learner
+from stemrestore.train.validation import load_validation_set, validate
+
+CONFIG_FILE = "config.yaml"
+
+
+class TrainingError(StemRestoreError):
+    """A run that cannot go on (e.g. the loss stayed non-finite)."""
+
+
+@dataclass
+class TrainResult:
+    step: int  #: steps completed
+    checkpoint: Path | None  #: newest checkpoint written (rank 0) or resumed from
+    export: Path | None  #: inference checkpoint of the final generator (rank 0)
+    best: dict[str, Any] | None  #: {"metric", "value", "step"} of the best validation so far
+
+
+class Trainer:
+    """Trains one U-Former for ``config.data.target`` into ``run_dir``.
+
+    ``dataset_factory`` builds the training dataset from the config (default:
+    the online-protocol ``MSRDataset``); ``ctx`` is for callers that set up
+    the processes themselves (default: from ``torchrun``'s environment).
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        run_dir: str | Path,
+        *,
+        resume: bool = False,
+        dataset_factory: DatasetFactory = msr_dataset,
+        ctx: dist.Context | None = None,
+    ) -> None:
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self._owns_ctx = ctx is None
+        self.ctx = ctx or dist.setup(config.runtime.device)
+        if config.runtime.threads:
+            torch.set_num_threads(config.runtime.threads)
+        self.learner = Learner(config, self.ctx)
+        self.step = 0
+        self.position = Position()
+        self.best: dict[str, Any] | None = None
+        self.last_checkpoint: Path | None = None
+        self.nonfinite = 0
+        resumed = self._resume() if resume else None
+        if not resume and ckpt.step_checkpoints(self.run_dir):
+            raise ConfigError(
+                f"{self.run_dir}: already holds checkpoints; pass --resume to continue it or choose another --out"
+            )
+        self.dataset = dataset_factory(config)
+        self.monitor = Monitor(self.run_dir, config, self.step, self.ctx.is_main)
+        if self.ctx.is_main:
+            ckpt.remove_temporaries(self.run_dir)
+            save_yaml(config, self.run_dir / CONFIG_FILE)
+            if resumed:
+                self.monitor.message(f"resumed from {resumed} at step {self.step}")
+        self.val_pairs = load_validation_set(config) if self.ctx.is_main else []
+
+    @property
+    def generator(self) -> nn.Module:
+        return self.learner.generator
+
+    @property
+    def discriminator(self) -> nn.Module | None:
+        return self.learner.discriminator
+
+    # ----------------------------------------------------------------- state
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a checkpoint holds: plain tensors and containers only."""
+        return {
+            "format": ckpt.FORMAT_VERSION,
+            "step": self.step,
+            "position": {"epoch": self.position.epoch, "offset": self.position.offset},
+            **self.learner.state_dict(),
+            "rng": ckpt.rng_state(),
+            "config": to_dict(self.config),
+            "best": self.best,
+        }
+
+    def load_state_dict(self, state: dict[str, Any], source: str = "checkpoint") -> None:
+        """Continue from ``state``: the next step is exactly the one the saved run would take."""
+        saved_model = state["config"]["model"]
+        if saved_model != to_dict(self.config.model):
+            raise ConfigError(f"{source}: was trained with another model config ({saved_model})")
+        self.learner.load_state_dict(state, source)
+        self.step = int(state["step"])
+        self.position = Position(int(state["position"]["epoch"]), int(state["position"]["offset"]))
+        self.best = state["best"]
+        ckpt.restore_rng(state["rng"])
+
+    def _resume(self) -> Path | None:
+        found = ckpt.load_latest(self.run_dir)
+        if found is None:
+            return None  # nothing to resume yet: a fresh start (job scripts may always pass --resume)
+        path, state = found
+        self.load_state_dict(state, str(path))
+        self.last_checkpoint = path
+        return path
+
+    def save_checkpoint(self) -> Path:
+        """Write ``step_<step>.pt`` atomically, then keep only the newest ``keep_last``."""
+        path = ckpt.atomic_save(self.state_dict(), ckpt.step_path(self.run_dir, self.step))
+        ckpt.prune(self.run_dir, self.config.checkpoint.keep_last)
+        self.last_checkpoint = path
+        return path
+
+    # ------------------------------------------------------------------ loop
+
+    def train_step(self, mixture: torch.Tensor, target: torch.Tensor) -> dict[str, float] | None:
+        """One step of the current stage on one batch (``step`` is not advanced); None = skipped."""
+        return self.learner.step(mixture, target, gan=self.config.stage(self.step) == 2)
+
+    def train(self) -> TrainResult:
+        """Run until ``schedule.max_steps``; returns where it ended."""
+        cfg, max_steps = self.config, self.config.schedule.max_steps
+        batches, batch_size, stage = None, None, None
+        sums: dict[str, float] = {}
+        counted, waited, tick, export = 0, 0.0, time.perf_counter(), None
+        try:
+            while self.step < max_steps:
+                if cfg.stage(self.step) != stage:
+                    if stage is not None:
+                        size = cfg.batch_size(self.step)
+                        self.monitor.message(f"step {self.step}: stage 2 (GAN), batch size {size}")
+                    stage = cfg.stage(self.step)
+                if cfg.batch_size(self.step) != batch_size:  # start, resume, stage switch
+                    batch_size = cfg.batch_size(self.step)
+                    batches = iter(make_loader(self.dataset, cfg, self.ctx, self.position, batch_size))
+                t0 = time.perf_counter()
+                mixture, target = next(batches)
+                waited += time.perf_counter() - t0
+                self.position = self.position.after(batch_size, len(self.dataset))
+                values = self.train_step(mixture, target)
+                self.step += 1
+                if values is None:
+                    self._on_nonfinite()
+                else:
+                    self.nonfinite, counted = 0, counted + 1
+                    for key, value in values.items():
+                        sums[key] = sums.get(key, 0.0) + value
+                if self.step % cfg.logging.every == 0 or self.step == max_steps:
+                    elapsed = max(time.perf_counter() - tick, 1e-9)
+                    steps = (self.step - 1) % cfg.logging.every + 1
+                    scalars = {k: v / max(counted, 1) for k, v in sums.items()}
+                    scalars.update(self.learner.learning_rates(gan=stage == 2))
+                    scalars["perf/steps_per_second"] = steps / elapsed
+                    scalars["perf/examples_per_second"] = steps * batch_size / elapsed
+                    scalars["perf/data_wait_fraction"] = min(waited / elapsed, 1.0)
+                    self.monitor.scalars(self.step, scalars)
+                    sums, counted, waited, tick = {}, 0, 0.0, time.perf_counter()
+                self.monitor.progress(self.step, values["loss/total"] if values else None)
+                self._validate_and_save()
+            export = self._export("final") if self.ctx.is_main else None
+        finally:
+            self.monitor.close()
+            if self._owns_ctx:
+                dist.teardown(self.ctx)
+        return TrainResult(self.step, self.last_checkpoint, export, self.best)
+
+    def _on_nonfinite(self) -> None:
+        self.nonfinite += 1
+        self.monitor.message(f"step {self.step}: non-finite loss or gradient, step skipped")
+        self.monitor.scalars(self.step, {"train/skipped_step": 1.0})
+        limit = self.config.optim.max_nonfinite
+        if self.nonfinite >= limit:
+            first = self.step - self.nonfinite + 1
+            last_good = self.last_checkpoint or "none (no checkpoint written yet)"
+            raise TrainingError(
+                f"stopped at step {self.step}: the loss was not finite for {limit} steps in a row "
+                f"(steps {first}-{self.step}); last good checkpoint: {last_good}"
+            )
+
+    def _validate_and_save(self) -> None:
+        """Rank 0: validate (before the checkpoint, so it records the new best) and checkpoint when due."""
+        if not self.ctx.is_main:
+            return
+        cfg, final = self.config, self.step == self.config.schedule.max_steps
+        if self.val_pairs and (self.step % cfg.validation.every == 0 or final):
+            self._validate()
+        if self.step % cfg.checkpoint.every == 0 or final:
+            path = self.save_checkpoint()
+            self.monitor.message(f"step {self.step}: checkpoint {path.name}")
+
+    def _validate(self) -> None:
+        result = validate(self.generator, self.val_pairs, self.config, self.ctx.device, self.learner.autocast)
+        self.monitor.scalars(self.step, {f"val/{k}": v for k, v in result.metrics.items()})
+        self.monitor.examples(self.step, result.examples)
+        name = self.config.checkpoint.best_metric
+        value = result.metrics[name]
+        text = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())
+        if self.best is None or value > self.best["value"]:
+            self.best = {"metric": name, "value": value, "step": self.step}
+            ckpt.atomic_save(self.state_dict(), ckpt.checkpoint_dir(self.run_dir) / ckpt.BEST)
+            self._export("best")
+            text += " (best so far)"
+        self.monitor.message(f"step {self.step}: validation {text}")
+
+    def _export(self, name: str) -> Path:
+        """The generator in the inference format: ``export/<name>/<target>.safetensors`` + ``.json``."""
+        from stemrestore.models import save_checkpoint
+        from stemrestore.taxonomy import validate_class
+
+        training = {
+            "steps": self.step,
+            "stage2_step": self.config.schedule.stage2_step,
+            "best": self.best,
+            "run_dir": str(self.run_dir),
+        }
+        target = validate_class(self.config.data.target)
+        path = self.run_dir / "export" / name / target
+        return save_checkpoint(self.generator, path, target=target, training=training)
