@@ -29,6 +29,14 @@ _DEFAULT_SUBTYPE = {".wav": "FLOAT", ".flac": "PCM_24", ".ogg": "VORBIS", ".mp3"
 _SFC_SET_ADD_PEAK_CHUNK = 0x1050  # libsndfile's sndfile.h
 
 
+def default_subtype(ext: str) -> str:
+    """The soundfile subtype stemrestore writes for an extension such as ``.wav``."""
+    try:
+        return _DEFAULT_SUBTYPE[ext.lower()]
+    except KeyError:
+        raise AudioError(f"unsupported output format '{ext}' (use .wav or .flac)") from None
+
+
 def check_audio(audio: np.ndarray, name: str = "audio") -> np.ndarray:
     """Return ``audio`` as float32 ``(channels, samples)`` or raise :class:`AudioError`."""
     audio = np.asarray(audio)
@@ -151,9 +159,10 @@ def save_audio(
     path = Path(path)
     audio = check_audio(audio, str(path))
     ext = path.suffix.lower()
-    if ext not in _DEFAULT_SUBTYPE:
-        raise AudioError(f"{path}: unsupported output format '{ext}' (use .wav or .flac)")
-    subtype = subtype or _DEFAULT_SUBTYPE[ext]
+    try:
+        subtype = subtype or default_subtype(ext)
+    except AudioError as exc:
+        raise AudioError(f"{path}: {exc}") from None
     try:
         with atomic_path(path) as tmp:
             with sf.SoundFile(str(tmp), "w", sr, audio.shape[0], subtype, format=ext.lstrip(".").upper()) as f:

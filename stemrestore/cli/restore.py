@@ -1,0 +1,107 @@
+"""``stemrestore restore``: restore one stem from each input mix with a trained model."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "restore"
+HELP = "restore the target stem from mixtures (files or folders) with a U-Former checkpoint"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="audio file or folder of audio files")
+    parser.add_argument(
+        "--checkpoint",
+        metavar="CK",
+        help="checkpoint (.safetensors/.json pair, folder, or paper .pth); "
+        "default: the demo checkpoint shipped with stemrestore",
+    )
+    parser.add_argument("--out-dir", required=True, type=Path, metavar="D", help="output folder")
+    parser.add_argument("--target", help="class id for a paper .pth whose file name does not tell it")
+    parser.add_argument(
+        "--chunk-seconds", type=float, default=10.0, help="model window in seconds (default 10)"
+    )
+    parser.add_argument(
+        "--overlap",
+        type=float,
+        default=0.25,
+        help="fraction of a chunk cross-faded with the next (0-0.5, default 0.25)",
+    )
+    parser.add_argument("--batch-size", type=int, help="chunks per model call (default 1 on CPU, 4 on GPU)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    parser.add_argument("--half", action="store_true", help="float16 inference (GPU only)")
+    parser.add_argument(
+        "--format", default="wav", choices=("wav", "flac"), help="output format (default wav)"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from stemrestore.audio import audio_info
+    from stemrestore.errors import AudioError
+    from stemrestore.models import default_checkpoint, load_checkpoint
+    from stemrestore.restore import Restorer
+
+    inputs = collect_inputs(args.inputs)
+    checkpoint = args.checkpoint or default_checkpoint()
+    model = load_checkpoint(checkpoint, "cpu", target=args.target)
+    restorer = Restorer(
+        model,
+        chunk_seconds=args.chunk_seconds,
+        overlap=args.overlap,
+        batch_size=args.batch_size,
+        device=args.device,
+        half=args.half,
+    )
+    jobs = plan_outputs(inputs, args.out_dir, restorer.target, args.format)
+    if not args.overwrite:
+        for _, out in jobs:
+            if out.exists():
+                raise AudioError(f"{out}: already exists (pass --overwrite to replace it)")
+    for src, out in jobs:
+        info = audio_info(src)
+        with tqdm(total=info.frames, unit="frame", unit_scale=True, desc=src.name, leave=False) as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.update(done - bar.n)
+
+            restorer.restore_file(src, out, overwrite=args.overwrite, progress=progress)
+        print(out)
+    return 0
+
+
+def collect_inputs(items: list[str]) -> list[Path]:
+    """Expand folders into their audio files (sorted, not recursive); keep files as given."""
+    from stemrestore.audio import AUDIO_EXTENSIONS
+    from stemrestore.errors import AudioError
+
+    files: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+            if not found:
+                raise AudioError(f"{path}: folder holds no audio files ({', '.join(AUDIO_EXTENSIONS)})")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise AudioError(f"{path}: no such file or folder")
+    return files
+
+
+def plan_outputs(inputs: list[Path], out_dir: Path, target: str, fmt: str) -> list[tuple[Path, Path]]:
+    """Pair each input with ``out_dir/<stem>_<target>.<fmt>``; two inputs may not share an output."""
+    from stemrestore.errors import AudioError
+
+    jobs, seen = [], {}
+    for src in inputs:
+        out = out_dir / f"{src.stem}_{target}.{fmt}"
+        if out in seen:
+            raise AudioError(f"{src}: would write the same output as {seen[out]} ({out.name})")
+        seen[out] = src
+        jobs.append((src, out))
+    return jobs

@@ -1,0 +1,205 @@
+"""stemrestore's checkpoint format and the single entry point for loading any checkpoint.
+
+A checkpoint is a pair side by side: ``NAME.safetensors`` (the weights; its
+metadata repeats the format name and version) and ``NAME.json`` (format
+version, architecture and its config, target class, sample rate, training
+summary). :func:`load_checkpoint` also accepts the paper's released ``.pth``
+files. Every problem is a one-line :class:`CheckpointError` naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from stemrestore import __version__
+from stemrestore.errors import CheckpointError, ConfigError
+from stemrestore.fileio import atomic_path, write_atomic
+from stemrestore.models.device import resolve_device
+from stemrestore.models.release import check_state_dict, load_release
+from stemrestore.models.uformer import ARCHITECTURE, UFormer
+
+FORMAT_NAME = "stemrestore-checkpoint"
+FORMAT_VERSION = 1
+RELEASE_SUFFIXES = (".pth", ".pt")
+#: Where the demo checkpoint shipped with the package lives.
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets" / "checkpoints"
+
+
+def load_checkpoint(
+    path: str | os.PathLike, device: str | torch.device = "cpu", *, target: str | None = None
+) -> UFormer:
+    """Load a ready model (eval mode, on ``device``) from any supported checkpoint.
+
+    ``path`` is a ``.safetensors`` or ``.json`` file of a pair, their common
+    stem, a folder holding exactly one pair, or a paper-release ``.pth``.
+    ``target`` overrides the stored (or, for ``.pth``, file-name-inferred) class id.
+    The model's ``meta`` holds target, sample rate, training summary and source.
+    """
+    path = Path(path)
+    torch_device = resolve_device(device)
+    if path.suffix.lower() in RELEASE_SUFFIXES:
+        if not path.is_file():
+            raise CheckpointError(f"{path}: no such checkpoint file")
+        model = load_release(path, target)
+    else:
+        model = _load_pair(*_find_pair(path))
+        if target:
+            model.meta["target"] = target
+    model.meta["source"] = str(path)
+    return model.to(torch_device).eval()
+
+
+def save_checkpoint(
+    model: UFormer, path: str | os.PathLike, *, target: str, training: dict[str, Any] | None = None
+) -> Path:
+    """Write ``model`` as ``NAME.safetensors`` + ``NAME.json`` (atomically); returns the .safetensors path."""
+    if not isinstance(target, str) or not target.strip():
+        raise CheckpointError("save_checkpoint: target must be a non-empty class id such as 'Voc'")
+    base = _strip_suffix(Path(path))
+    weights_path, meta_path = base.with_name(base.name + ".safetensors"), base.with_name(base.name + ".json")
+    meta = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "architecture": ARCHITECTURE,
+        "config": model.config.to_dict(),
+        "target": target,
+        "sample_rate": model.config.sample_rate,
+        "training": training or {},
+        "stemrestore_version": __version__,
+    }
+    try:
+        meta_text = json.dumps(meta, indent=2, default=_json_default)
+    except TypeError as exc:
+        raise CheckpointError(f"{base}: training summary is not JSON-serialisable ({exc})") from None
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    header = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "architecture": ARCHITECTURE}
+    base.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(weights_path) as tmp:
+        save_file(tensors, str(tmp), metadata=header)
+    write_atomic(meta_path, meta_text + "\n")
+    return weights_path
+
+
+def convert_checkpoint(
+    source: str | os.PathLike, out: str | os.PathLike, *, target: str | None = None, overwrite: bool = False
+) -> Path:
+    """Convert any loadable checkpoint (typically a released ``.pth``) into the project's format."""
+    source, out = Path(source), Path(out)
+    base = out / source.stem if out.is_dir() else _strip_suffix(out)
+    existing = [
+        p
+        for p in (base.with_name(base.name + ".safetensors"), base.with_name(base.name + ".json"))
+        if p.exists()
+    ]
+    if existing and not overwrite:
+        raise CheckpointError(f"{existing[0]}: already exists (pass --overwrite to replace it)")
+    model = load_checkpoint(source, "cpu", target=target)
+    training = dict(model.meta.get("training") or {})
+    return save_checkpoint(model, base, target=model.meta["target"], training=training)
+
+
+def read_checkpoint_meta(path: str | os.PathLike) -> dict[str, Any]:
+    """The JSON metadata of a checkpoint pair, validated, without loading the weights."""
+    return _read_meta(_find_pair(Path(path))[1])
+
+
+def default_checkpoint() -> Path:
+    """The demo checkpoint shipped in ``stemrestore/assets/checkpoints/``."""
+    if not ASSETS_DIR.is_dir() or not any(ASSETS_DIR.glob("*.safetensors")):
+        raise CheckpointError("no checkpoint is shipped with this installation; pass --checkpoint PATH")
+    return _find_pair(ASSETS_DIR)[0]
+
+
+def _find_pair(path: Path) -> tuple[Path, Path]:
+    """Resolve a user's path to the (.safetensors, .json) pair it names."""
+    if path.is_dir():
+        stems = sorted(
+            p.with_suffix("") for p in path.glob("*.safetensors") if p.with_suffix(".json").is_file()
+        )
+        if len(stems) != 1:
+            found = "no" if not stems else f"{len(stems)}"
+            raise CheckpointError(
+                f"{path}: folder holds {found} checkpoint pairs (NAME.safetensors + NAME.json); name one file"
+            )
+        base = stems[0]
+    else:
+        base = _strip_suffix(path)
+    weights_path, meta_path = base.with_name(base.name + ".safetensors"), base.with_name(base.name + ".json")
+    if not weights_path.is_file() and not meta_path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint (expected {weights_path.name} + {meta_path.name})")
+    if not weights_path.is_file():
+        raise CheckpointError(f"{meta_path}: its weights file {weights_path.name} is missing")
+    if not meta_path.is_file():
+        raise CheckpointError(f"{weights_path}: its metadata file {meta_path.name} is missing")
+    return weights_path, meta_path
+
+
+def _strip_suffix(path: Path) -> Path:
+    return path.with_suffix("") if path.suffix.lower() in (".safetensors", ".json") else path
+
+
+def _read_meta(meta_path: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{meta_path}: not valid JSON ({exc.__class__.__name__})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+        raise CheckpointError(f'{meta_path}: not a stemrestore checkpoint (no "format": "{FORMAT_NAME}")')
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise CheckpointError(f"{meta_path}: invalid format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{meta_path}: format version {version} is newer than this stemrestore reads ({FORMAT_VERSION}); upgrade"
+        )
+    if meta.get("architecture") != ARCHITECTURE:
+        raise CheckpointError(
+            f"{meta_path}: checkpoint for architecture '{meta.get('architecture')}', not '{ARCHITECTURE}'"
+        )
+    for field in ("config", "target"):
+        if field not in meta:
+            raise CheckpointError(f"{meta_path}: missing field '{field}'")
+    return meta
+
+
+def _load_pair(weights_path: Path, meta_path: Path) -> UFormer:
+    meta = _read_meta(meta_path)
+    try:
+        model = UFormer.from_config(meta["config"])
+    except ConfigError as exc:
+        raise CheckpointError(f"{meta_path}: bad config ({exc})") from None
+    if meta.get("sample_rate", model.config.sample_rate) != model.config.sample_rate:
+        raise CheckpointError(
+            f"{meta_path}: sample_rate {meta['sample_rate']} disagrees with config ({model.config.sample_rate})"
+        )
+    try:
+        state = load_file(str(weights_path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"{weights_path}: truncated or not a safetensors file ({reason[:160]})"
+        ) from None
+    model.load_state_dict(check_state_dict(model, state, weights_path))
+    model.meta.update(
+        target=meta["target"],
+        sample_rate=model.config.sample_rate,
+        training=meta.get("training") or {},
+        format_version=meta["format_version"],
+    )
+    return model
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (Path, torch.device)):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")

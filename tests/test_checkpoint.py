@@ -1,0 +1,219 @@
+"""Checkpoints: the paper's released .pth layout, stemrestore's own format, conversion, errors."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+from test_uformer import (
+    FIXTURES,
+    load_fixture_module,
+    needs_fixtures,
+    oracle_forward,
+    rel_error,
+    released_layout,
+    tiny_model,
+)
+
+from stemrestore.cli import main
+from stemrestore.errors import CheckpointError
+from stemrestore.models import (
+    RELEASE_TARGETS,
+    UFormerConfig,
+    default_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+    target_from_filename,
+)
+from stemrestore.models.checkpoint import ASSETS_DIR
+
+
+def released_state_dict(seed: int = 11) -> dict[str, torch.Tensor]:
+    """Deterministic weights with exactly the released keys, shapes and dtypes (rope tables included)."""
+    gen = torch.Generator().manual_seed(seed)
+    state = {}
+    for key, shape in released_layout():
+        if key.endswith("num_batches_tracked"):
+            state[key] = torch.tensor(1000, dtype=torch.int64)
+        elif key.endswith("_rope"):
+            angles = torch.arange(shape[0])[:, None] * 10000.0 ** (-torch.arange(0, 32, 2) / 32)
+            state[key] = torch.stack([angles.cos(), angles.sin()], -1).float()
+        elif key.endswith("running_var"):
+            state[key] = 1.0 + 0.5 * torch.rand(shape, generator=gen)
+        elif key.endswith(("running_mean", "bias")):
+            state[key] = 0.05 * torch.randn(shape, generator=gen)
+        elif key.endswith("scale") or ".bn" in key:
+            state[key] = 1.0 + 0.1 * torch.randn(shape, generator=gen)
+        else:
+            state[key] = torch.randn(shape, generator=gen) / math.sqrt(math.prod(shape[1:]))
+    return state
+
+
+def short_input(seconds: float = 0.3, sr: int = 44100, seed: int = 3) -> torch.Tensor:
+    return torch.from_numpy(
+        np.random.default_rng(seed).standard_normal((1, 2, int(seconds * sr))).astype(np.float32) * 0.2
+    )
+
+
+@pytest.fixture(scope="module")
+def release_pth(tmp_path_factory):
+    path = tmp_path_factory.mktemp("release") / "electric_guitar.pth"
+    state = released_state_dict()
+    torch.save(state, path)
+    return path, state
+
+
+def test_release_pth_loads_and_matches_independent_computation(release_pth):
+    path, state = release_pth
+    model = load_checkpoint(path)
+    assert not model.training
+    assert model.meta["target"] == "Gtr_EG" and model.meta["sample_rate"] == 44100
+    wave = short_input()
+    with torch.inference_mode():
+        out = model(wave)
+    assert out.shape == wave.shape
+    assert rel_error(out, oracle_forward(state, UFormerConfig(), wave)) < 1e-4
+
+
+@needs_fixtures
+def test_release_pth_of_the_shared_fixture_reproduces_the_papers_output(tmp_path):
+    fixture = load_fixture_module()
+    weights = fixture.weights(fixture.layout(FIXTURES / fixture.LAYOUT), seed=7)
+    weights["t_rope"], weights["f_rope"] = fixture.rope(128, 32), fixture.rope(2000, 32)
+    torch.save({k: torch.from_numpy(np.asarray(v)) for k, v in weights.items()}, tmp_path / "vocals.pth")
+    data = np.load(FIXTURES / "uformer_reference.npz")
+    with torch.inference_mode():
+        out = load_checkpoint(tmp_path / "vocals.pth")(torch.from_numpy(data["input"]))
+    assert rel_error(out, data["output"]) < 1e-4
+
+
+def test_convert_cli_round_trip(release_pth, tmp_path, capsys):
+    path, _ = release_pth
+    assert main(["convert", str(path), str(tmp_path / "gtr")]) == 0
+    assert "Gtr_EG" in capsys.readouterr().out
+    meta = json.loads((tmp_path / "gtr.json").read_text())
+    assert meta["format_version"] == 1 and meta["architecture"] == "uformer" and meta["target"] == "Gtr_EG"
+    assert meta["config"]["channels"] == [16, 64, 256, 256] and meta["sample_rate"] == 44100
+    wave = short_input(0.2)
+    original, converted = load_checkpoint(path), load_checkpoint(tmp_path / "gtr")
+    with torch.inference_mode():
+        assert torch.equal(converted(wave), original(wave))
+    for name in ("gtr.safetensors", "gtr.json", "."):  # every way of naming the pair loads the same weights
+        state = load_checkpoint(tmp_path / name).state_dict()
+        assert all(torch.equal(state[k], v) for k, v in converted.state_dict().items())
+    # existing output is kept unless --overwrite
+    assert main(["convert", str(path), str(tmp_path / "gtr")]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(["convert", str(path), str(tmp_path / "gtr"), "--overwrite", "--target", "Gtr"]) == 0
+    assert load_checkpoint(tmp_path / "gtr").meta["target"] == "Gtr"
+
+
+def test_own_format_round_trip_keeps_weights_and_metadata(tmp_path):
+    model = tiny_model(seed=3)
+    path = save_checkpoint(
+        model, tmp_path / "ck", target="Voc_LV", training={"steps": np.int64(120), "loss": 0.5}
+    )
+    assert path.name == "ck.safetensors" and (tmp_path / "ck.json").is_file()
+    assert not list(tmp_path.glob("*.tmp"))
+    loaded = load_checkpoint(path)
+    assert loaded.meta["target"] == "Voc_LV" and loaded.meta["training"] == {"steps": 120, "loss": 0.5}
+    assert loaded.meta["sample_rate"] == 8000 and loaded.config == model.config
+    wave = torch.from_numpy(np.random.default_rng(0).standard_normal((1, 2, 3000)).astype(np.float32))
+    with torch.inference_mode():
+        assert torch.equal(loaded(wave), model(wave))
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda s: s.pop("post_fc.bias"), "missing key 'post_fc.bias'"),
+        (lambda s: s.update(extra_head=torch.zeros(3)), "unexpected key 'extra_head'"),
+        (
+            lambda s: s.update({"post_fc.weight": torch.zeros(4, 8, 1, 1)}),
+            r"'post_fc.weight' has shape \(4, 8, 1, 1\)",
+        ),
+        (lambda s: s.update(t_rope=torch.zeros(128, 8, 2)), r"'t_rope' has shape \(128, 8, 2\)"),
+        (lambda s: s.update({"post_fc.bias": [0.0] * 4}), "'post_fc.bias' is a list, not a tensor"),
+    ],
+)
+def test_release_key_and_shape_errors_name_the_first_problem(tmp_path, edit, message):
+    state = released_state_dict()
+    edit(state)
+    torch.save(state, tmp_path / "bass.pth")
+    with pytest.raises(CheckpointError, match=message) as info:
+        load_checkpoint(tmp_path / "bass.pth")
+    assert str(tmp_path / "bass.pth") in str(info.value) and "\n" not in str(info.value)
+
+
+def test_release_without_rope_tables_is_accepted(tmp_path):
+    state = {k: v for k, v in released_state_dict().items() if not k.endswith("_rope")}
+    torch.save(state, tmp_path / "synth.pth")
+    assert load_checkpoint(tmp_path / "synth.pth").meta["target"] == "Synth"
+
+
+def test_truncated_and_unsafe_files_are_rejected(tmp_path, release_pth):
+    path, _ = release_pth
+    cut = tmp_path / "vocals.pth"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(CheckpointError, match="truncated or not a PyTorch checkpoint"):
+        load_checkpoint(cut)
+    unsafe = tmp_path / "keyboards.pth"
+    torch.save({"post_fc.bias": torch.zeros(4), "note": UFormerConfig()}, unsafe)
+    with pytest.raises(CheckpointError, match="not a plain weights file"):
+        load_checkpoint(unsafe)
+    model = tiny_model()
+    save_checkpoint(model, tmp_path / "own", target="Bass")
+    weights = tmp_path / "own.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-100])
+    with pytest.raises(CheckpointError, match="own.safetensors: truncated"):
+        load_checkpoint(weights)
+
+
+def test_own_format_errors(tmp_path):
+    model = tiny_model()
+    save_checkpoint(model, tmp_path / "a" / "ck", target="Bass")
+    meta_path = tmp_path / "a" / "ck.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({**meta, "architecture": "bs_roformer"}))
+    with pytest.raises(CheckpointError, match="architecture 'bs_roformer', not 'uformer'"):
+        load_checkpoint(meta_path)
+    meta_path.write_text(json.dumps({**meta, "format_version": 99}))
+    with pytest.raises(CheckpointError, match="format version 99 is newer"):
+        load_checkpoint(meta_path)
+    meta_path.write_text(
+        json.dumps({**meta, "config": {**meta["config"], "n_embd": 32, "channels": [4, 8, 16, 32]}})
+    )
+    with pytest.raises(CheckpointError, match="has shape"):
+        load_checkpoint(meta_path)
+    meta_path.unlink()
+    with pytest.raises(CheckpointError, match="its metadata file ck.json is missing"):
+        load_checkpoint(tmp_path / "a" / "ck.safetensors")
+    save_checkpoint(model, tmp_path / "b" / "one", target="Bass")
+    save_checkpoint(model, tmp_path / "b" / "two", target="Voc")
+    with pytest.raises(CheckpointError, match="folder holds 2 checkpoint pairs"):
+        load_checkpoint(tmp_path / "b")
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        load_checkpoint(tmp_path / "nothing.safetensors")
+    bogus = {k: v.contiguous() for k, v in model.state_dict().items()}
+    save_file(bogus, str(tmp_path / "b" / "bare.safetensors"))
+    with pytest.raises(CheckpointError, match="bare.json is missing"):
+        load_checkpoint(tmp_path / "b" / "bare.safetensors")
+
+
+def test_target_names_of_the_nine_released_files():
+    assert {name: target_from_filename(f"/x/{name}.pth") for name in RELEASE_TARGETS} == RELEASE_TARGETS
+    assert target_from_filename("acoustic_guitar_v2.pth") == "Gtr_AG"
+    assert target_from_filename("guitars.pth") == "Gtr"
+    assert target_from_filename("model_final.pth") == "unknown"
+
+
+def test_default_checkpoint_until_one_is_shipped():
+    if ASSETS_DIR.is_dir() and any(ASSETS_DIR.glob("*.safetensors")):
+        assert load_checkpoint(default_checkpoint()).meta["target"] != ""
+    else:
+        with pytest.raises(CheckpointError, match="no checkpoint is shipped.*--checkpoint"):
+            default_checkpoint()
