@@ -177,6 +177,12 @@ class Restorer:
                 report(done, frames)
             if out.shape[1]:
                 yield out
+        if done < frames:
+            # Only an input shorter than one sample at the model's rate gets here (e.g. a
+            # single sample at 44.1 kHz for an 8 kHz model): nothing to restore, keep the length.
+            if report:
+                report(frames, frames)
+            yield np.zeros((channels, frames - done), np.float32)
 
     def _overlap_add(self, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
         """Cut chunks from a block stream, restore them, cross-fade them back into a block stream."""

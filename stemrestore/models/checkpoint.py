@@ -25,6 +25,7 @@ from stemrestore.fileio import atomic_path, write_atomic
 from stemrestore.models.device import resolve_device
 from stemrestore.models.release import check_state_dict, load_release
 from stemrestore.models.uformer import ARCHITECTURE, UFormer
+from stemrestore.taxonomy import validate_class
 
 FORMAT_NAME = "stemrestore-checkpoint"
 FORMAT_VERSION = 1
@@ -45,6 +46,8 @@ def load_checkpoint(
     """
     path = Path(path)
     torch_device = resolve_device(device)
+    if target is not None:
+        target = validate_class(target)
     if path.suffix.lower() in RELEASE_SUFFIXES:
         if not path.is_file():
             raise CheckpointError(f"{path}: no such checkpoint file")
