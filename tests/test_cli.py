@@ -50,3 +50,11 @@ def test_user_error_is_one_line_and_exit_2(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("stemrestore make-testset: error:")
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("argv", [["-v", "make-testset"], ["make-testset", "--verbose"]])
+def test_verbose_shows_the_traceback_before_or_after_the_command(argv, tmp_path, capsys):
+    args = [*argv, str(tmp_path / "nope"), "--out", str(tmp_path / "o"), "--n", "1"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.strip().splitlines()[-1].startswith("stemrestore make-testset: error:")

@@ -41,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules():
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
-        p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+        # SUPPRESS: an unset sub-command flag must not overwrite `stemrestore -v COMMAND`.
+        p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks on errors")
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
