@@ -13,7 +13,6 @@ STAMP := $(VENV)/.stemrestore-installed
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH_SPEC)
 	# tinysoundfont's optional audio-output dependency does not build here; we only render offline.
 	$(BIN)/pip install --quiet --no-deps "tinysoundfont>=0.3.6"
