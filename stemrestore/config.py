@@ -137,5 +137,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | None) -> dict[s
 
 
 def save_yaml(obj: Any, path: str | Path) -> None:
+    from stemrestore.fileio import write_atomic
+
     data = to_dict(obj) if dataclasses.is_dataclass(obj) else obj
-    Path(path).write_text(yaml.safe_dump(data, sort_keys=False))
+    write_atomic(path, yaml.safe_dump(data, sort_keys=False))

@@ -22,7 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--baseline", action="append", default=[], choices=BASELINES,
                    help="baseline to score: 'identity' scores the mixture itself as the estimate")
     p.add_argument("--out", default="evaluation", help="output folder (default: ./evaluation)")
-    p.add_argument("--device", default="auto", help="torch device for models: auto, cpu, cuda, ... (default: auto)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
+                   help="torch device for models (default: auto = cuda, then mps, then cpu)")
     p.add_argument("--segment-seconds", type=float, default=10.0,
                    help="score segments of this length; shorter pairs are scored whole (default: 10, as the paper)")
     p.add_argument("--silence-db", type=float, default=-60.0,
@@ -31,14 +32,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="metric that picks the best/median/worst examples for plots (default: mel_ssim)")
     p.add_argument("--limit", type=int, help="score only the first N pairs")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
-
-
-def _device(name: str) -> str:
-    if name != "auto":
-        return name
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _unique_name(checkpoint: str, taken: set[str]) -> str:
@@ -70,9 +63,8 @@ def run(args: argparse.Namespace) -> int:
     pairs = load_pairs(args.testset)[: args.limit]
     estimators = [identity() for _ in dict.fromkeys(args.baseline)]
     taken = {e.name for e in estimators}
-    device = _device(args.device) if args.checkpoint else "cpu"
     for checkpoint in args.checkpoint:
-        estimators.append(restorer_estimator(checkpoint, device=device, name=_unique_name(checkpoint, taken)))
+        estimators.append(restorer_estimator(checkpoint, device=args.device, name=_unique_name(checkpoint, taken)))
     summary = evaluate(pairs, estimators, args.out, config)
     print(table_markdown(summary), end="")
     written = "per_example.csv, summary.json, table.md" + ("" if args.no_plots else ", plots/")

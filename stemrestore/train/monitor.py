@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from stemrestore.fileio import write_atomic
 from stemrestore.train.config import TrainConfig
 
 METRICS_FILE = "metrics.jsonl"
@@ -111,4 +112,4 @@ def _truncate_after(path: Path, step: int) -> None:
                 kept.append(line)
         except (json.JSONDecodeError, KeyError, TypeError):
             continue  # the half line a killed process can leave at the end
-    path.write_text("".join(line + "\n" for line in kept))
+    write_atomic(path, "".join(line + "\n" for line in kept))
