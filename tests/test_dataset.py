@@ -160,3 +160,12 @@ def test_testset_example_can_be_recreated_from_its_params(tree):
     again = DegradationProtocol().replay(params["degradation"], target, background, sr=SR)
     stored, _ = load_audio(out / "000001" / "mixture.flac")
     assert np.max(np.abs(again.mixture - stored)) < 2.0 / 2**23  # FLAC is 24-bit
+
+
+def test_studio_protocol_gets_the_target_class(tree):
+    from pathlib import Path
+
+    studio = DegradationProtocol.from_yaml(Path(__file__).resolve().parents[1] / "configs/degradation/studio.yaml")
+    ds = MSRDataset(tree, target="Voc_LV", segment_seconds=0.5, sr=SR, protocol=studio, seed=0)
+    params = ds.example(0).params
+    assert params["target_class"] == "Voc_LV" and params["target_strip"]["strip"] == "Voc"

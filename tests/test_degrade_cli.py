@@ -1,6 +1,7 @@
 """``stemrestore degrade``: files written, replay, one-line errors."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from stemrestore.cli import main
 
 SR = 44100
 OUTPUTS = ("mixture.wav", "target.wav", "degraded_target.wav")
+STUDIO_YAML = Path(__file__).resolve().parents[1] / "configs" / "degradation" / "studio.yaml"
 
 
 @pytest.fixture
@@ -96,3 +98,16 @@ def test_replay_refuses_other_settings_and_other_inputs(tmp_path, inputs, capsys
     code, _, err = run(capsys, "--replay", record, "--target", short, "--background", short,
                        "--out-dir", tmp_path)
     assert code == 2 and "22050-sample inputs" in err
+
+
+def test_studio_mode_uses_the_class_strip_and_replays(tmp_path, inputs, capsys):
+    code, out, err = run(capsys, "--target", inputs[0], "--background", inputs[1], "--out-dir", tmp_path / "s",
+                         "--config", STUDIO_YAML, "--class", "Voc_LV", "--seed", 2)
+    assert code == 0, err
+    assert "studio: Voc strip" in out
+    params = json.loads((tmp_path / "s" / "params.json").read_text())
+    assert params["target_class"] == "Voc_LV"
+    code, _, err = run(capsys, "--replay", tmp_path / "s" / "params.json", "--out-dir", tmp_path / "r")
+    assert code == 0, err
+    for name in OUTPUTS:
+        assert (tmp_path / "s" / name).read_bytes() == (tmp_path / "r" / name).read_bytes(), name

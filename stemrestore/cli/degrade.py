@@ -31,6 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="protocol settings YAML (default: the paper's)")
     parser.add_argument("--sr", type=int, help=f"sample rate to work at (default {DEFAULT_SR})")
     parser.add_argument("--replay", metavar="PARAMS_JSON", help="re-create the files of an earlier run")
+    parser.add_argument(
+        "--class", dest="target_class", metavar="CLASS",
+        help="class id of the target (e.g. Voc_LV): picks the channel strip of a studio-mode config",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,8 +68,12 @@ def run(args: argparse.Namespace) -> int:
         _check_frames(params, target.shape[-1], args.replay)
         example = DegradationProtocol().replay(params, target, background, sr)
     else:
+        from stemrestore.taxonomy import validate_class
+
+        target_class = validate_class(args.target_class) if args.target_class else None
         proto = DegradationProtocol.from_yaml(args.config) if args.config else DegradationProtocol()
-        example = proto(target, background, sr, seed=args.seed if args.seed is not None else 0)
+        example = proto(target, background, sr, seed=args.seed if args.seed is not None else 0,
+                        target_class=target_class)
     example.params["inputs"] = {
         "target": str(Path(target_path).resolve()),
         "background": str(Path(background_path).resolve()),
@@ -132,6 +140,11 @@ def _summary(params: dict[str, Any]) -> str:
     def names(chain: dict[str, Any]) -> str:
         return ", ".join(e["effect"] for e in chain["effects"]) or "none"
 
+    if "target_chain" not in params:  # studio mode: strips and a mastering chain
+        return (
+            f"studio: {params['target_strip']['strip']} strip, SNR {params['snr_db']:.1f} dB, "
+            f"mastered to {params['loudness_lufs']:.1f} LUFS"
+        )
     noise = "yes" if params["noise"] else "no"
     return (
         f"target: {names(params['target_chain'])}; mixture: {names(params['mixture_chain'])}; "

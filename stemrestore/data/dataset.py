@@ -137,7 +137,7 @@ class MSRDataset(torch.utils.data.Dataset):
         epoch = self.epoch if epoch is None else epoch
         rng = np.random.default_rng([self.seed, epoch, index])
         draw = self.draw(rng)
-        example = self.protocol(draw.target, draw.background, sr=self.sr, seed=rng)
+        example = self.protocol(draw.target, draw.background, sr=self.sr, seed=rng, target_class=self.target)
         example.params["source"] = draw.record()
         return example
 

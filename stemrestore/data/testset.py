@@ -56,7 +56,7 @@ def make_testset(
     for i in tqdm(range(n), desc=f"test set {dataset.target}", unit="ex", disable=not progress):
         rng = np.random.default_rng([seed, i])
         draw = dataset.draw(rng)
-        example = dataset.protocol(draw.target, draw.background, sr=sr, seed=rng)
+        example = dataset.protocol(draw.target, draw.background, sr=sr, seed=rng, target_class=dataset.target)
         example_id = f"{i:0{width}d}"
         folder = out / example_id
         save_audio(folder / "mixture.flac", example.mixture, sr)

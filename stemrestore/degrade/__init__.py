@@ -12,6 +12,12 @@ Chains of effects and the whole protocol::
     proto = DegradationProtocol()               # or DegradationProtocol.from_yaml(path)
     ex = proto(target, background, sr=44100, seed=7)
     proto.replay(ex.params, target, background, sr=44100)
+
+The studio mode (correlated per-class channel strips and a mastering chain
+with a loudness target, docs/studio.md) has the same interface::
+
+    proto = StudioProtocol()                    # or DegradationProtocol.from_yaml("configs/degradation/studio.yaml")
+    ex = proto(target, background, sr=44100, seed=7, target_class="Voc")
 """
 
 from stemrestore.degrade.base import Effect, Params, RangeError, params_from_dict
@@ -30,6 +36,9 @@ from stemrestore.degrade.effects import (
 )
 from stemrestore.degrade.eq import EQ, EQBand, GraphicEQ, GraphicEQParams, ParametricEQ, ParametricEQParams
 from stemrestore.degrade.protocol import FORMAT, DegradationProtocol, Example, ProtocolConfig
+from stemrestore.degrade.studio import StudioConfig, StudioProtocol
+from stemrestore.degrade.studio_master import MasteringSettings, integrated_loudness
+from stemrestore.degrade.studio_strips import StripSettings
 
 __all__ = [
     "EQ",
@@ -51,6 +60,7 @@ __all__ = [
     "LimiterParams",
     "MP3Codec",
     "MP3Params",
+    "MasteringSettings",
     "MixtureChain",
     "Noise",
     "NoiseParams",
@@ -63,6 +73,10 @@ __all__ = [
     "Resampling",
     "Reverb",
     "ReverbParams",
+    "StripSettings",
+    "StudioConfig",
+    "StudioProtocol",
     "TargetChain",
+    "integrated_loudness",
     "params_from_dict",
 ]

@@ -93,15 +93,34 @@ class DegradationProtocol:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> DegradationProtocol:
-        return cls(from_dict(ProtocolConfig, load_yaml(path), str(path)))
+        """The protocol a YAML file describes: ``mode: studio`` gives a
+        :class:`~stemrestore.degrade.studio.StudioProtocol`, ``mode: paper`` (or
+        no ``mode``) this paper protocol."""
+        data = load_yaml(path)
+        mode = data.get("mode", "paper")
+        if mode == "studio":
+            from stemrestore.degrade.studio import StudioProtocol
+
+            return StudioProtocol.from_yaml(path)
+        if mode != "paper":
+            raise ConfigError(f"{path}: mode must be 'paper' or 'studio', got {mode!r}")
+        data.pop("mode", None)
+        return cls(from_dict(ProtocolConfig, data, str(path)))
 
     def __call__(
-        self, target: np.ndarray, background: np.ndarray, sr: int, seed: int | np.random.Generator
+        self,
+        target: np.ndarray,
+        background: np.ndarray,
+        sr: int,
+        seed: int | np.random.Generator,
+        target_class: str | None = None,
     ) -> Example:
         """One example from a clean ``target`` and a ``background`` of the same shape.
 
         ``seed`` is an int (recorded in ``params``) or a numpy Generator (which
         is advanced; ``params`` still holds every draw needed for replay).
+        ``target_class`` is ignored: the paper degrades every class alike (the
+        studio mode uses it).
         """
         target_in, background_in, squeeze = _check_inputs(target, background)
         sr = check_sr(sr)
@@ -126,7 +145,11 @@ class DegradationProtocol:
 
     def replay(self, params: dict[str, Any], target: np.ndarray, background: np.ndarray, sr: int) -> Example:
         """Re-apply a ``params`` record to the same inputs (at the recorded rate):
-        identical output."""
+        identical output. A studio-mode record is replayed by the studio mode."""
+        from stemrestore.degrade import studio
+
+        if isinstance(params, dict) and params.get("format") == studio.FORMAT:
+            return studio.StudioProtocol().replay(params, target, background, sr)
         target_in, background_in, squeeze = _check_inputs(target, background)
         draw, sr = _parse(params), check_sr(sr)
         if params.get("sr") != sr:
