@@ -115,17 +115,24 @@ class Estimator:
     """A named restoration function ``fn(audio, sr) -> audio`` (same shape and rate).
 
     ``sample_rate`` is the rate ``fn`` works at (None: any rate); the input is
-    resampled to it and the output back to the reference's rate.
+    resampled to it and the output back to the reference's rate. ``for_class``,
+    when given, makes the estimator conditional: ``for_class(cls)`` is the
+    function that restores class ``cls``, used for pairs that name their class.
     """
 
     name: str
     fn: Callable[[np.ndarray, int], np.ndarray]
     sample_rate: int | None = None
+    for_class: Callable[[str], Callable[[np.ndarray, int], np.ndarray]] | None = None
 
-    def run(self, audio: np.ndarray, sr: int, out_sr: int) -> np.ndarray:
-        """Restore ``audio`` (at ``sr``) and return the result at ``out_sr``."""
+    def run(self, audio: np.ndarray, sr: int, out_sr: int, stem_class: str | None = None) -> np.ndarray:
+        """Restore ``audio`` (at ``sr``) and return the result at ``out_sr``.
+
+        A conditional estimator restores ``stem_class`` when given; others ignore it.
+        """
         work_sr = self.sample_rate or sr
-        out = check_audio(self.fn(resample(audio, sr, work_sr), work_sr), f"{self.name} output")
+        fn = self.fn if stem_class is None or self.for_class is None else self.for_class(stem_class)
+        out = check_audio(fn(resample(audio, sr, work_sr), work_sr), f"{self.name} output")
         return resample(out, work_sr, out_sr)
 
 
@@ -135,11 +142,15 @@ def identity() -> Estimator:
 
 
 def restorer_estimator(checkpoint: str | os.PathLike, device: str = "cpu", name: str | None = None) -> Estimator:
-    """A trained model as an estimator, named after its checkpoint file unless ``name``."""
+    """A trained model as an estimator, named after its checkpoint file unless ``name``.
+
+    A conditional checkpoint restores each pair's class (the pair's ``class`` field).
+    """
     from stemrestore.restore import Restorer  # heavy (torch); only when a model is scored
 
     restorer = Restorer(checkpoint, device=device)
-    return Estimator(name or Path(checkpoint).stem, restorer.restore, restorer.sample_rate)
+    for_class = (lambda cls: restorer.with_target(cls).restore) if restorer.conditional else None
+    return Estimator(name or Path(checkpoint).stem, restorer.restore, restorer.sample_rate, for_class)
 
 
 @dataclass(frozen=True)
@@ -243,7 +254,7 @@ def _score_pair(
     mixture, mix_sr, target, ref_sr = _load_pair(pair)
     rows = []
     for est in estimators:
-        estimate, reference, notes = match_pair(est.run(mixture, mix_sr, ref_sr), target, ref_sr)
+        estimate, reference, notes = match_pair(est.run(mixture, mix_sr, ref_sr, pair.stem_class), target, ref_sr)
         for note in notes:
             warn(f"warning: pair {pair.id} ({est.name}): {note}")
         for k, (start, end) in enumerate(segment_bounds(reference.shape[1], ref_sr, config.segment_seconds)):
@@ -326,8 +337,9 @@ def _plots(
             continue
         for which, row in (("best", ranked[-1]), ("median", ranked[len(ranked) // 2]), ("worst", ranked[0])):
             # Estimates are not kept in memory (a full test set would not fit); re-run this one.
-            mixture, mix_sr, target, sr = _load_pair(by_id[row["id"]])
-            estimate, reference, _ = match_pair(est.run(mixture, mix_sr, sr), target, sr)
+            pair = by_id[row["id"]]
+            mixture, mix_sr, target, sr = _load_pair(pair)
+            estimate, reference, _ = match_pair(est.run(mixture, mix_sr, sr, pair.stem_class), target, sr)
             heard, _, _ = match_pair(identity().run(mixture, mix_sr, sr), target, sr)
             cut = slice(round(row["start_s"] * sr), round(row["end_s"] * sr))
             value = row[config.rank_metric]

@@ -16,6 +16,7 @@ channels is an :class:`AudioError`.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -29,7 +30,7 @@ from torch import nn
 from stemrestore.audio import audio_info, check_audio, default_subtype
 from stemrestore.errors import AudioError, ConfigError, StemRestoreError
 from stemrestore.fileio import atomic_path
-from stemrestore.models import load_checkpoint, resolve_device
+from stemrestore.models import is_conditional, load_checkpoint, resolve_device, select_target
 
 #: ``progress(done, total)`` in input frames.
 ProgressFn = Callable[[int, int], None]
@@ -47,6 +48,13 @@ class Restorer:
     chunk shared with the next one (0 to 0.5). ``batch_size`` defaults to 1 on the
     CPU (batching brings no speed there, only memory) and 4 on a GPU. ``half``
     runs the network in float16 autocast (GPU only).
+
+    ``target`` is the class to restore. A conditional model (one that lists its
+    ``classes``, like :class:`~stemrestore.models.ConditionalUFormer`) is called as
+    ``model(x, target)`` and restores any class it knows; None means its default
+    class. A one-class model accepts only its own class: asking it for another is
+    a :class:`ConfigError`. :meth:`with_target` gives a restorer for another class
+    that shares the loaded model.
     """
 
     def __init__(
@@ -58,6 +66,7 @@ class Restorer:
         device: str | torch.device = "auto",
         half: bool = False,
         progress: ProgressFn | None = None,
+        target: str | None = None,
     ) -> None:
         self.device = resolve_device(device)
         if isinstance(model_or_checkpoint, nn.Module):
@@ -65,6 +74,8 @@ class Restorer:
         else:
             model = load_checkpoint(model_or_checkpoint, "cpu")
         self.model = model.to(self.device).eval()
+        self.conditional = is_conditional(model)
+        self._target = select_target(model, target)
         meta = getattr(model, "meta", {})
         if "sample_rate" not in meta:
             raise ConfigError("Restorer: the model has no meta['sample_rate']")
@@ -104,11 +115,26 @@ class Restorer:
 
     @property
     def target(self) -> str:
-        """Class id of the stem the model restores (``unknown`` when not known)."""
-        return str(self.model.meta.get("target", "unknown"))
+        """Class id of the stem this restorer restores (``unknown`` when not known)."""
+        return self._target
+
+    def with_target(self, target: str) -> Restorer:
+        """A restorer for class ``target`` with the same model and settings (the model is shared)."""
+        other = copy.copy(self)
+        other._target = select_target(self.model, target)
+        return other
+
+    def check_target(self) -> None:
+        """Raise :class:`ConfigError` when a conditional model has no class to restore."""
+        if self.conditional and self._target not in self.model.classes:
+            raise ConfigError(
+                f"this checkpoint restores any class ({', '.join(self.model.classes)}); "
+                "name one (--target, e.g. --target Gtr_EG)"
+            )
 
     def restore(self, audio: np.ndarray, sr: int, progress: ProgressFn | None = None) -> np.ndarray:
         """Restore ``audio`` ``(channels, samples)`` at rate ``sr``; returns the same shape and rate."""
+        self.check_target()
         one_d = np.asarray(audio).ndim == 1
         audio = check_audio(audio)
         _check_input(audio.shape[0], sr, "audio")
@@ -128,6 +154,7 @@ class Restorer:
         The output format follows the extension (``.wav`` float32, ``.flac``
         24-bit); it is written to a temporary file beside the target, then renamed.
         """
+        self.check_target()
         in_path, out_path = Path(in_path), Path(out_path)
         info = audio_info(in_path)
         _check_input(info.channels, info.samplerate, str(in_path))
@@ -240,7 +267,7 @@ class Restorer:
             torch.autocast(self.device.type, dtype=torch.float16) if self.half else contextlib.nullcontext()
         )
         with torch.inference_mode(), autocast:
-            y = self.model(x)
+            y = self.model(x, self._target) if self.conditional else self.model(x)
         y = y.float().reshape(batch, channels, samples).cpu().numpy()
         return list(y)
 

@@ -18,7 +18,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "default: the demo checkpoint shipped with stemrestore",
     )
     parser.add_argument("--out-dir", required=True, type=Path, metavar="D", help="output folder")
-    parser.add_argument("--target", help="class id for a paper .pth whose file name does not tell it")
+    parser.add_argument(
+        "--target",
+        help="class to restore: any class for a conditional checkpoint (e.g. Gtr_EG, or a group such as Gtr); "
+        "the class of a paper .pth whose file name does not tell it",
+    )
     parser.add_argument(
         "--chunk-seconds", type=float, default=10.0, help="model window in seconds (default 10)"
     )
@@ -56,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         half=args.half,
     )
+    restorer.check_target()
     jobs = plan_outputs(inputs, args.out_dir, restorer.target, args.format)
     if not args.overwrite:
         for _, out in jobs:

@@ -22,6 +22,8 @@ from safetensors.torch import load_file, save_file
 from stemrestore import __version__
 from stemrestore.errors import CheckpointError, ConfigError
 from stemrestore.fileio import atomic_path, write_atomic
+from stemrestore.models.conditional import ARCHITECTURE as CONDITIONAL_ARCHITECTURE
+from stemrestore.models.conditional import ConditionalUFormer, select_target
 from stemrestore.models.device import resolve_device
 from stemrestore.models.release import check_state_dict, load_release
 from stemrestore.models.uformer import ARCHITECTURE, UFormer
@@ -30,6 +32,11 @@ from stemrestore.taxonomy import validate_class
 FORMAT_NAME = "stemrestore-checkpoint"
 FORMAT_VERSION = 1
 RELEASE_SUFFIXES = (".pth", ".pt")
+#: Architecture name in a checkpoint's JSON -> the model class that loads it.
+ARCHITECTURES: dict[str, type[UFormer]] = {
+    ARCHITECTURE: UFormer,
+    CONDITIONAL_ARCHITECTURE: ConditionalUFormer,
+}
 #: Where the demo checkpoint shipped with the package lives.
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets" / "checkpoints"
 
@@ -41,7 +48,9 @@ def load_checkpoint(
 
     ``path`` is a ``.safetensors`` or ``.json`` file of a pair, their common
     stem, a folder holding exactly one pair, or a paper-release ``.pth``.
-    ``target`` overrides the stored (or, for ``.pth``, file-name-inferred) class id.
+    ``target`` names the class of a ``.pth`` (overriding the file name's), the
+    class to restore for a conditional checkpoint, or confirms a one-class
+    checkpoint's own class (asking one for another class is a :class:`ConfigError`).
     The model's ``meta`` holds target, sample rate, training summary and source.
     """
     path = Path(path)
@@ -54,8 +63,7 @@ def load_checkpoint(
         model = load_release(path, target)
     else:
         model = _load_pair(*_find_pair(path))
-        if target:
-            model.meta["target"] = target
+        model.meta["target"] = select_target(model, target)
     model.meta["source"] = str(path)
     return model.to(torch_device).eval()
 
@@ -63,16 +71,21 @@ def load_checkpoint(
 def save_checkpoint(
     model: UFormer, path: str | os.PathLike, *, target: str, training: dict[str, Any] | None = None
 ) -> Path:
-    """Write ``model`` as ``NAME.safetensors`` + ``NAME.json`` (atomically); returns the .safetensors path."""
+    """Write ``model`` as ``NAME.safetensors`` + ``NAME.json`` (atomically); returns the .safetensors path.
+
+    ``target`` is the class a one-class model restores, or a conditional model's default class.
+    """
     if not isinstance(target, str) or not target.strip():
         raise CheckpointError("save_checkpoint: target must be a non-empty class id such as 'Voc'")
     base = _strip_suffix(Path(path))
     weights_path, meta_path = base.with_name(base.name + ".safetensors"), base.with_name(base.name + ".json")
+    config = model.get_config()
+    architecture = config.pop("architecture")
     meta = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
-        "architecture": ARCHITECTURE,
-        "config": model.config.to_dict(),
+        "architecture": architecture,
+        "config": config,
         "target": target,
         "sample_rate": model.config.sample_rate,
         "training": training or {},
@@ -83,7 +96,7 @@ def save_checkpoint(
     except TypeError as exc:
         raise CheckpointError(f"{base}: training summary is not JSON-serialisable ({exc})") from None
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    header = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "architecture": ARCHITECTURE}
+    header = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "architecture": architecture}
     base.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(weights_path) as tmp:
         save_file(tensors, str(tmp), metadata=header)
@@ -163,10 +176,9 @@ def _read_meta(meta_path: Path) -> dict[str, Any]:
         raise CheckpointError(
             f"{meta_path}: format version {version} is newer than this stemrestore reads ({FORMAT_VERSION}); upgrade"
         )
-    if meta.get("architecture") != ARCHITECTURE:
-        raise CheckpointError(
-            f"{meta_path}: checkpoint for architecture '{meta.get('architecture')}', not '{ARCHITECTURE}'"
-        )
+    if meta.get("architecture") not in ARCHITECTURES:
+        known = "' or '".join(ARCHITECTURES)
+        raise CheckpointError(f"{meta_path}: checkpoint for architecture '{meta.get('architecture')}', not '{known}'")
     for field in ("config", "target"):
         if field not in meta:
             raise CheckpointError(f"{meta_path}: missing field '{field}'")
@@ -176,7 +188,7 @@ def _read_meta(meta_path: Path) -> dict[str, Any]:
 def _load_pair(weights_path: Path, meta_path: Path) -> UFormer:
     meta = _read_meta(meta_path)
     try:
-        model = UFormer.from_config(meta["config"])
+        model = ARCHITECTURES[meta["architecture"]].from_config(meta["config"])
     except ConfigError as exc:
         raise CheckpointError(f"{meta_path}: bad config ({exc})") from None
     if meta.get("sample_rate", model.config.sample_rate) != model.config.sample_rate:

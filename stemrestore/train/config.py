@@ -1,24 +1,27 @@
 """The training configuration: nested dataclasses whose defaults are the paper's recipe.
 
-``configs/paper/<target>.yaml`` only names the target; everything else is the
-paper's (SPEC §6). Any field can be changed from YAML or from the command line
+``configs/paper/<target>.yaml`` spell out the paper's recipe for each target (SPEC §6);
+any field can be changed from YAML or from the command line
 (``optim.lr=1e-3``); an unknown field is an error that names it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from stemrestore.config import apply_overrides, from_dict, load_yaml
 from stemrestore.errors import ConfigError
-from stemrestore.models import UFormerConfig
+from stemrestore.models import ConditionalConfig, ConditionalUFormer, UFormer, UFormerConfig
 from stemrestore.models.discriminators import DiscriminatorConfig
+from stemrestore.taxonomy import validate_class
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
 METRICS = ("si_sdr", "mel_ssim")
+MODEL_KINDS = ("uformer", "conditional")
+CLASS_LEVELS = ("group", "code")
 
 
 def _number(value: Any, integer: bool) -> Any:
@@ -49,6 +52,27 @@ def _require(
 
 
 @dataclass
+class ModelConfig(UFormerConfig):
+    """The network: the U-Former's settings, and whether it restores one class or any."""
+
+    kind: str = "uformer"  #: "uformer" (one class, data.target) or "conditional" (any class, FiLM)
+    embed_dim: int = 128  #: class-vector width of a conditional model
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.kind not in MODEL_KINDS:
+            raise ConfigError(f"model.kind: '{self.kind}' is not one of {', '.join(MODEL_KINDS)}")
+        _require(self, "model", ("embed_dim",), integer=True)
+
+    def build(self) -> UFormer:
+        """A fresh network of this kind (its ``config`` holds only the architecture's fields)."""
+        base = {f.name: getattr(self, f.name) for f in fields(UFormerConfig)}
+        if self.kind == "conditional":
+            return ConditionalUFormer(ConditionalConfig(**base, embed_dim=self.embed_dim))
+        return UFormer(UFormerConfig(**base))
+
+
+@dataclass
 class DataConfig:
     """Training data: the online protocol of SPEC §3 over a RawStems tree."""
 
@@ -61,8 +85,21 @@ class DataConfig:
     batch_size: int = 16  #: stage 1, summed over all processes
     stage2_batch_size: int = 4  #: stage 2, summed over all processes
     num_workers: int = 4  #: DataLoader worker processes per training process
+    # A conditional model draws a class per example (data.target is then its default class):
+    classes: list[str] | None = None  #: classes to train; None = every class in the corpus at class_levels
+    class_levels: tuple[str, ...] = CLASS_LEVELS  #: "group" (Gtr), "code" (Gtr_EG) or both
+    class_weights: dict[str, float] | None = None  #: relative draw weights; unlisted classes weigh 1
+    split_dir: str | None = None  #: per-class ``<class>_train.txt`` lists (conditional only)
 
     def __post_init__(self) -> None:
+        if self.classes is not None:
+            self.classes = [validate_class(c) for c in self.classes]
+        bad_level = [level for level in self.class_levels if level not in CLASS_LEVELS]
+        if not self.class_levels or bad_level:
+            levels = ", ".join(CLASS_LEVELS)
+            raise ConfigError(f"data.class_levels: must be some of {levels}, got {list(self.class_levels)}")
+        if self.class_weights is not None:  # the dataset checks the weights against the corpus
+            self.class_weights = {validate_class(k): _number(v, False) for k, v in self.class_weights.items()}
         _require(self, "data", ("segment_seconds",))
         _require(self, "data", ("batch_size", "stage2_batch_size"), integer=True)
         _require(self, "data", ("num_workers",), allow_zero=True, integer=True)
@@ -174,7 +211,7 @@ class TrainConfig:
     """Everything a training run needs; the defaults reproduce the paper."""
 
     seed: int = 0
-    model: UFormerConfig = field(default_factory=UFormerConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     gan: GanConfig = field(default_factory=GanConfig)

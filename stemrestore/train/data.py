@@ -28,7 +28,12 @@ DatasetFactory = Callable[[TrainConfig], Dataset]
 
 
 def msr_dataset(config: TrainConfig) -> Dataset:
-    """The online-protocol :class:`MSRDataset` described by ``config.data``."""
+    """The online-protocol dataset described by ``config.data``.
+
+    :class:`MSRDataset` (items ``(mixture, target)``) for a one-class model;
+    :class:`MultiClassDataset` (items ``(mixture, target, class_index)``) when
+    ``model.kind`` is ``conditional``.
+    """
     from stemrestore.data.dataset import MSRDataset
     from stemrestore.degrade import DegradationProtocol
 
@@ -36,6 +41,22 @@ def msr_dataset(config: TrainConfig) -> Dataset:
     if data.root is None:
         raise ConfigError("data.root: no training data given (use --data ROOT or data.root=ROOT)")
     protocol = DegradationProtocol.from_yaml(data.protocol) if data.protocol else None
+    if config.model.kind == "conditional":
+        from stemrestore.data.multiclass import MultiClassDataset
+
+        return MultiClassDataset(
+            data.root,
+            classes=data.classes,
+            weights=data.class_weights,
+            levels=data.class_levels,
+            split_file=data.split_file,
+            split_dir=data.split_dir,
+            segment_seconds=data.segment_seconds,
+            sr=config.model.sample_rate,
+            protocol=protocol,
+            seed=config.seed,
+            items_per_epoch=data.items_per_epoch,
+        )
     return MSRDataset(
         data.root,
         target=data.target,

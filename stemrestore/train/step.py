@@ -17,8 +17,9 @@ import torch
 from torch import nn
 
 from stemrestore.errors import CheckpointError
-from stemrestore.models import UFormer
+from stemrestore.models import is_conditional
 from stemrestore.models.discriminators import Discriminator
+from stemrestore.taxonomy import validate_class
 from stemrestore.train import distributed as dist
 from stemrestore.train.config import TrainConfig
 from stemrestore.train.losses import (
@@ -57,7 +58,9 @@ class Learner:
         # Initial weights from the config's seed, on a forked RNG so the caller's stream is untouched.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            self.generator = UFormer(config.model).to(ctx.device)
+            self.generator = config.model.build().to(ctx.device)
+            if is_conditional(self.generator):  # its default class: for pairs that name none
+                self.generator.meta["target"] = validate_class(config.data.target)
             self.discriminator = None
             if config.uses_gan:
                 self.discriminator = Discriminator(config.gan.discriminator).to(ctx.device)
@@ -117,8 +120,12 @@ class Learner:
             return contextlib.nullcontext()
         return torch.autocast("cuda", dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
 
-    def step(self, mixture: torch.Tensor, target: torch.Tensor, gan: bool) -> dict[str, float] | None:
+    def step(
+        self, mixture: torch.Tensor, target: torch.Tensor, gan: bool, cls: torch.Tensor | None = None
+    ) -> dict[str, float] | None:
         """One optimisation step; returns the logged values, or None when it was skipped.
+
+        ``cls`` (class indices, one per example) is passed to a conditional generator.
 
         A skipped step leaves the networks as they were: weights are not
         stepped, schedules do not advance, and the buffers a forward pass
@@ -129,7 +136,7 @@ class Learner:
         target = target.to(self.ctx.device, non_blocking=True)
         saved = _buffers(self.generator, self.discriminator if gan else None)
         with self.autocast():
-            estimate = self.g_model(mixture)
+            estimate = self.g_model(mixture) if cls is None else self.g_model(mixture, cls.to(self.ctx.device))
         l1 = l1_loss(estimate, target)
         values = {"loss/l1": l1}
         total = l1

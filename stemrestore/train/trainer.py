@@ -46,6 +46,9 @@ class TrainResult:
 class Trainer:
     """Trains one U-Former for ``config.data.target`` into ``run_dir``.
 
+    With ``model.kind: conditional`` it trains one conditional U-Former for every
+    class the data draws (``data.target`` becomes its default class).
+
     ``dataset_factory`` builds the training dataset from the config (default:
     the online-protocol ``MSRDataset``); ``ctx`` is for callers that set up
     the processes themselves (default: from ``torchrun``'s environment).
@@ -110,7 +113,8 @@ class Trainer:
 
     def load_state_dict(self, state: dict[str, Any], source: str = "checkpoint") -> None:
         """Continue from ``state``: the next step is exactly the one the saved run would take."""
-        saved_model = state["config"]["model"]
+        # Fields added to the model section since the checkpoint was written take their defaults.
+        saved_model = {**to_dict(type(self.config.model)()), **state["config"]["model"]}
         if saved_model != to_dict(self.config.model):
             raise ConfigError(f"{source}: was trained with another model config ({saved_model})")
         self.learner.load_state_dict(state, source)
@@ -137,9 +141,14 @@ class Trainer:
 
     # ------------------------------------------------------------------ loop
 
-    def train_step(self, mixture: torch.Tensor, target: torch.Tensor) -> dict[str, float] | None:
-        """One step of the current stage on one batch (``step`` is not advanced); None = skipped."""
-        return self.learner.step(mixture, target, gan=self.config.stage(self.step) == 2)
+    def train_step(
+        self, mixture: torch.Tensor, target: torch.Tensor, cls: torch.Tensor | None = None
+    ) -> dict[str, float] | None:
+        """One step of the current stage on one batch (``step`` is not advanced); None = skipped.
+
+        ``cls`` holds the class indices of a conditional model's batch.
+        """
+        return self.learner.step(mixture, target, gan=self.config.stage(self.step) == 2, cls=cls)
 
     def train(self) -> TrainResult:
         """Run until ``schedule.max_steps``; returns where it ended."""
@@ -158,10 +167,10 @@ class Trainer:
                     batch_size = cfg.batch_size(self.step)
                     batches = iter(make_loader(self.dataset, cfg, self.ctx, self.position, batch_size))
                 t0 = time.perf_counter()
-                mixture, target = next(batches)
+                batch = next(batches)  # (mixture, target) or, for a conditional model, + class indices
                 waited += time.perf_counter() - t0
                 self.position = self.position.after(batch_size, len(self.dataset))
-                values = self.train_step(mixture, target)
+                values = self.train_step(*batch)
                 self.step += 1
                 if values is None:
                     self._on_nonfinite()
@@ -227,8 +236,11 @@ class Trainer:
         self.monitor.message(f"step {self.step}: validation {text}")
 
     def _export(self, name: str) -> Path:
-        """The generator in the inference format: ``export/<name>/<target>.safetensors`` + ``.json``."""
-        from stemrestore.models import save_checkpoint
+        """The generator in the inference format: ``export/<name>/<target>.safetensors`` + ``.json``.
+
+        A conditional generator restores any class, so its files are ``conditional.*``.
+        """
+        from stemrestore.models import is_conditional, save_checkpoint
         from stemrestore.taxonomy import validate_class
 
         training = {
@@ -238,5 +250,5 @@ class Trainer:
             "run_dir": str(self.run_dir),
         }
         target = validate_class(self.config.data.target)
-        path = self.run_dir / "export" / name / target
+        path = self.run_dir / "export" / name / ("conditional" if is_conditional(self.generator) else target)
         return save_checkpoint(self.generator, path, target=target, training=training)

@@ -3,6 +3,8 @@
 The pairs are read once (resampled to the model's rate, made stereo, cropped
 to ``validation.max_seconds``) and each is restored in one forward pass, in
 eval mode. Only rank 0 validates; the others wait at their next collective.
+A conditional model restores each pair's class (its default class for pairs
+that name none).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import torch
 from torch import nn
 
 from stemrestore.audio import load_audio, to_stereo
+from stemrestore.models import is_conditional
 from stemrestore.train.config import TrainConfig
 
 
@@ -24,6 +27,7 @@ class ValidationPair:
     id: str
     mixture: np.ndarray  #: float32 (2, samples) at the model's rate
     target: np.ndarray
+    stem_class: str | None = None  #: the pair's class, when the test set names it
 
 
 @dataclass
@@ -46,7 +50,7 @@ def load_validation_set(config: TrainConfig) -> list[ValidationPair]:
         mixture = to_stereo(load_audio(pair.mixture, sr)[0])[:, :n]
         target = to_stereo(load_audio(pair.target, sr)[0])[:, :n]
         length = min(mixture.shape[1], target.shape[1])
-        pairs.append(ValidationPair(pair.id, mixture[:, :length], target[:, :length]))
+        pairs.append(ValidationPair(pair.id, mixture[:, :length], target[:, :length], pair.stem_class))
     return pairs
 
 
@@ -64,12 +68,14 @@ def validate(
     scores: dict[str, list[float]] = {"si_sdr": [], "mel_ssim": []}
     examples = []
     was_training = model.training
+    conditional = is_conditional(model)
     model.eval()
     try:
         with torch.inference_mode():
             for i, pair in enumerate(pairs):
+                x = torch.from_numpy(pair.mixture)[None].to(device)
                 with autocast():
-                    out = model(torch.from_numpy(pair.mixture)[None].to(device))
+                    out = model(x, pair.stem_class) if conditional else model(x)
                 restored = out[0].float().cpu().numpy()
                 scores["si_sdr"].append(si_sdr(restored, pair.target))
                 scores["mel_ssim"].append(mel_ssim(restored, pair.target, sr))
