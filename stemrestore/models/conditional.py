@@ -108,10 +108,12 @@ class ConditionalUFormer(UFormer):
     model (the :class:`~stemrestore.restore.Restorer`) run this one unchanged.
     """
 
+    architecture = ARCHITECTURE
+    config_class = ConditionalConfig
+
     def __init__(self, config: ConditionalConfig | None = None) -> None:
         config = config or ConditionalConfig()
         super().__init__(config)
-        self.meta["architecture"] = ARCHITECTURE
         self.group_embedding = nn.Embedding(len(config.groups), config.embed_dim)
         self.code_embedding = nn.Embedding(len(config.codes), config.embed_dim)
         widths, depth = config.channels, len(config.channels)
@@ -131,17 +133,6 @@ class ConditionalUFormer(UFormer):
         self.register_buffer("_group_rows", torch.tensor(group_rows), persistent=False)
         self.register_buffer("_code_rows", torch.tensor(code_rows), persistent=False)
         self.classes: tuple[str, ...] = tuple(c for c, row in zip(class_ids(), group_rows) if row >= 0)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"architecture": ARCHITECTURE, **self.config.to_dict()}
-
-    @classmethod
-    def from_config(cls, data: dict[str, Any]) -> ConditionalUFormer:
-        data = dict(data)
-        arch = data.pop("architecture", ARCHITECTURE)
-        if arch != ARCHITECTURE:
-            raise ConfigError(f"architecture '{arch}' is not '{ARCHITECTURE}'")
-        return cls(ConditionalConfig.from_dict(data))
 
     def class_indices(self, cls: ClassSpec, batch: int) -> torch.Tensor:
         """``(batch,)`` indices into ``taxonomy.class_ids()`` of a class request, validated."""

@@ -101,11 +101,16 @@ class UFormer(nn.Module):
     class, sample rate, training summary); ``config`` serialises the architecture.
     """
 
+    #: Name stored in checkpoints, and the config class that rebuilds the model;
+    #: subclasses override both and inherit the config round trip.
+    architecture: str = ARCHITECTURE
+    config_class: type[UFormerConfig] = UFormerConfig
+
     def __init__(self, config: UFormerConfig | None = None) -> None:
         super().__init__()
-        self.config = config = config or UFormerConfig()
+        self.config = config = config or self.config_class()
         self.meta: dict[str, Any] = {
-            "architecture": ARCHITECTURE,
+            "architecture": self.architecture,
             "target": "unknown",
             "sample_rate": config.sample_rate,
         }
@@ -136,15 +141,15 @@ class UFormer(nn.Module):
 
     def get_config(self) -> dict[str, Any]:
         """Plain-data description of the architecture (round-trips through :meth:`from_config`)."""
-        return {"architecture": ARCHITECTURE, **self.config.to_dict()}
+        return {"architecture": self.architecture, **self.config.to_dict()}
 
     @classmethod
     def from_config(cls, data: dict[str, Any]) -> UFormer:
         data = dict(data)
-        arch = data.pop("architecture", ARCHITECTURE)
-        if arch != ARCHITECTURE:
-            raise ConfigError(f"architecture '{arch}' is not '{ARCHITECTURE}'")
-        return cls(UFormerConfig.from_dict(data))
+        arch = data.pop("architecture", cls.architecture)
+        if arch != cls.architecture:
+            raise ConfigError(f"architecture '{arch}' is not '{cls.architecture}'")
+        return cls(cls.config_class.from_dict(data))
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         if wave.ndim != 3 or wave.shape[1] != self.config.in_channels:
