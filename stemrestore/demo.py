@@ -22,7 +22,7 @@ from string import Template
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
+from stemrestore.progress import progress_bar
 
 from stemrestore.audio import load_audio, save_audio, to_stereo
 from stemrestore.data.synth import CLASS_IDS, plan_song, render_plan, song_seed
@@ -149,7 +149,7 @@ def run_demo(
     steps = ["load checkpoint"] + (["read input"] if input_file else ["synthesize song", "degrade"])
     steps += ["restore"] + (["score"] if input_file is None or reference_file else []) + ["write report"]
     checkpoint = checkpoint or default_checkpoint()
-    with tqdm(total=len(steps), desc=steps[0], unit="step", disable=not progress) as bar:
+    with progress_bar(total=len(steps), desc=steps[0], unit="step", disable=not progress) as bar:
         restorer = Restorer(load_checkpoint(checkpoint, "cpu"), device=device)
         bar.update(1)
         audio: dict[str, np.ndarray] = {}

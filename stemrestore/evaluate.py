@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from tqdm import tqdm
+from stemrestore.progress import progress_bar
 
 from stemrestore.audio import check_audio, load_audio, resample, rms_db
 from stemrestore.errors import AudioError, ConfigError, StemRestoreError
@@ -231,7 +231,7 @@ def evaluate(
         raise ConfigError(f"{out_dir}: cannot create output folder ({exc.strerror})") from None
     rows: list[dict[str, Any]] = []
     skipped = dict.fromkeys(names, 0)
-    bar = tqdm(pairs, desc="evaluate", unit="pair", disable=not progress)
+    bar = progress_bar(pairs, desc="evaluate", unit="pair", disable=not progress)
     for pair in bar:
         try:
             rows += _score_pair(pair, estimators, config, skipped, lambda note: bar.write(note, file=sys.stderr))

@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from stemrestore.progress import progress_bar
 
     from stemrestore.audio import audio_info
     from stemrestore.errors import AudioError
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
                 raise AudioError(f"{out}: already exists (pass --overwrite to replace it)")
     for src, out in jobs:
         info = audio_info(src)
-        with tqdm(total=info.frames, unit="frame", unit_scale=True, desc=src.name, leave=False) as bar:
+        with progress_bar(total=info.frames, unit="frame", unit_scale=True, desc=src.name, leave=False) as bar:
 
             def progress(done: int, total: int) -> None:
                 bar.update(done - bar.n)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -85,11 +84,11 @@ def embed_corpus(
     and ``mixture_groups`` (first-level groups per song). Excerpts whose RMS is
     below ``silence_db`` dBFS carry no timbre and are left out.
     """
-    from tqdm import tqdm
+    from stemrestore.progress import progress_bar
 
     floor = 10.0 ** (silence_db / 20.0)
     tracks, classes, mixes, mix_songs, mix_groups = [], [], [], [], []
-    for song in tqdm(songs, desc="embed", unit="song", disable=not progress, file=sys.stderr):
+    for song in progress_bar(songs, desc="embed", unit="song", disable=not progress):
         ex = song_excerpts(song, seconds, embedder.sr, problems)
         loud = np.sqrt(np.mean(np.square(ex.tracks, dtype=np.float64), axis=-1)) > floor
         if loud.any():

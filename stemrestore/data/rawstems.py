@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import zlib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -307,19 +306,19 @@ def index(
     Files are measured in parallel (``workers`` processes, default: all CPUs;
     1 runs in this process). Unreadable files are skipped and listed in the report.
     """
-    from tqdm import tqdm
+    from stemrestore.progress import progress_bar
 
     problems: list[Problem] = []
     stems = [stem for song in scan(root, problems) for stem in song.stems]
     workers = max(1, workers or os.cpu_count() or 1)
     jobs = [(str(stem.path), threshold_db) for stem in stems]
-    bar = {"total": len(jobs), "desc": "index", "unit": "file", "disable": not progress, "file": sys.stderr}
+    bar = {"total": len(jobs), "desc": "index", "unit": "file", "disable": not progress}
     if workers == 1 or len(jobs) < 2:
-        results = list(tqdm(map(_measure_job, jobs), **bar))
+        results = list(progress_bar(map(_measure_job, jobs), **bar))
     else:
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
             chunk = max(1, min(16, len(jobs) // (workers * 8)))
-            results = list(tqdm(pool.map(_measure_job, jobs, chunksize=chunk), **bar))
+            results = list(progress_bar(pool.map(_measure_job, jobs, chunksize=chunk), **bar))
     lines, songs = [], set()
     for stem, result in zip(stems, results, strict=True):
         if isinstance(result, str):

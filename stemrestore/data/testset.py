@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from tqdm import tqdm
+from stemrestore.progress import progress_bar
 
 from stemrestore.audio import save_audio
 from stemrestore.data.dataset import MSRDataset
@@ -53,7 +53,7 @@ def make_testset(
     out.mkdir(parents=True, exist_ok=True)
     width = max(6, len(str(n - 1)))
     lines = []
-    for i in tqdm(range(n), desc=f"test set {dataset.target}", unit="ex", disable=not progress):
+    for i in progress_bar(range(n), desc=f"test set {dataset.target}", unit="ex", disable=not progress):
         rng = np.random.default_rng([seed, i])
         draw = dataset.draw(rng)
         example = dataset.protocol(draw.target, draw.background, sr=sr, seed=rng, target_class=dataset.target)

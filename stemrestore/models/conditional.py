@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Union
 
 import torch
 from torch import nn

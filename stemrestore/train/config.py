@@ -138,6 +138,10 @@ class GanConfig:
         _require(self, "gan", ("lambda_gen", "lambda_feat"), allow_zero=True)
 
 
+#: Learning-rate shapes after the warm-up.
+DECAYS = ("constant", "cosine")
+
+
 @dataclass
 class ScheduleConfig:
     """Steps. ``stage2_step`` is the stage switch: GAN training from that step on."""
@@ -145,10 +149,17 @@ class ScheduleConfig:
     max_steps: int = 85_000
     stage2_step: int | None = 50_000  #: None = stage 1 only; 0 = GAN from the start
     warmup_steps: int = 1000  #: linear learning-rate warm-up (the discriminator's from stage 2)
+    #: after warm-up: "constant" (the paper) or "cosine" (half-cosine to ``min_lr_ratio`` at max_steps)
+    decay: str = "constant"
+    min_lr_ratio: float = 0.1  #: final rate / configured rate for ``decay: cosine``
 
     def __post_init__(self) -> None:
         _require(self, "schedule", ("max_steps",), integer=True)
         _require(self, "schedule", ("warmup_steps",), allow_zero=True, integer=True)
+        if self.decay not in DECAYS:
+            raise ConfigError(f"schedule.decay: '{self.decay}' is not one of {', '.join(DECAYS)}")
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise ConfigError(f"schedule.min_lr_ratio: {self.min_lr_ratio} is not within [0, 1]")
         if self.stage2_step is not None:
             _require(self, "schedule", ("stage2_step",), allow_zero=True, integer=True)
 

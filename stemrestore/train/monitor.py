@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
+from stemrestore.progress import progress_bar
 
 from stemrestore.fileio import write_atomic
 from stemrestore.train.config import TrainConfig
@@ -45,7 +45,7 @@ class Monitor:
 
             self.writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=start_step or None)
         if config.logging.progress:
-            self.bar = tqdm(
+            self.bar = progress_bar(
                 total=config.schedule.max_steps, initial=start_step, unit="step", dynamic_ncols=True
             )
         self._log = open(run_dir / LOG_FILE, "a", encoding="utf-8")

@@ -10,6 +10,7 @@ through the just-updated discriminator, as HiFi-GAN does.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -34,9 +35,32 @@ from stemrestore.train.losses import (
 STATE_KEYS = ("generator", "discriminator", "optim_g", "optim_d", "sched_g", "sched_d", "scaler_g", "scaler_d")
 
 
-def _warmup(steps: int) -> Callable[[int], float]:
-    """Linear warm-up to the full rate over ``steps`` optimiser steps, then constant (paper)."""
-    return lambda i: min(1.0, (i + 1) / steps) if steps > 0 else 1.0
+def lr_factor(warmup: int, total: int, decay: str = "constant", min_ratio: float = 0.1) -> Callable[[int], float]:
+    """Rate multiplier for optimiser step ``i``: linear warm-up over ``warmup`` steps, then
+    constant (the paper) or a half-cosine from 1 down to ``min_ratio`` at step ``total``."""
+
+    def factor(i: int) -> float:
+        if warmup > 0 and i < warmup:
+            return (i + 1) / warmup
+        if decay == "constant":
+            return 1.0
+        progress = min(1.0, max(0.0, (i - warmup) / max(1, total - warmup)))
+        return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def _apply_rate(opt: torch.optim.Optimizer, sched: torch.optim.lr_scheduler.LambdaLR, lr: float) -> None:
+    """Make the configured rate the schedule's base, also after loading a checkpoint.
+
+    A checkpoint's optimiser state carries the rate it was trained with; without this an
+    ``optim.lr=...`` override on ``--resume`` would be silently ignored.
+    """
+    sched.base_lrs = [lr] * len(opt.param_groups)
+    factor = sched.lr_lambdas[0](sched.last_epoch)
+    for group in opt.param_groups:
+        group["initial_lr"] = lr
+        group["lr"] = lr * factor
 
 
 def _buffers(*modules: nn.Module | None) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -64,20 +88,23 @@ class Learner:
             self.discriminator = None
             if config.uses_gan:
                 self.discriminator = Discriminator(config.gan.discriminator).to(ctx.device)
-        warmup = _warmup(config.schedule.warmup_steps)
+        sch = config.schedule
+        factor_g = lr_factor(sch.warmup_steps, sch.max_steps, sch.decay, sch.min_lr_ratio)
+        # The discriminator's schedule counts its own steps, which start at the stage switch.
+        factor_d = lr_factor(sch.warmup_steps, sch.max_steps - (sch.stage2_step or 0), sch.decay, sch.min_lr_ratio)
         fp16 = ctx.device.type == "cuda" and config.runtime.precision == "fp16"
         self.opt_g = torch.optim.AdamW(
             self.generator.parameters(), lr=config.optim.lr, betas=config.optim.betas,
             weight_decay=config.optim.weight_decay,
         )
-        self.sched_g = torch.optim.lr_scheduler.LambdaLR(self.opt_g, warmup)
+        self.sched_g = torch.optim.lr_scheduler.LambdaLR(self.opt_g, factor_g)
         self.scaler_g = torch.amp.GradScaler(ctx.device.type, enabled=fp16)
         self.opt_d = self.sched_d = self.scaler_d = None
         if self.discriminator is not None:
             self.opt_d = torch.optim.AdamW(
                 self.discriminator.parameters(), lr=config.gan.lr, betas=config.gan.betas, weight_decay=0.0
             )
-            self.sched_d = torch.optim.lr_scheduler.LambdaLR(self.opt_d, warmup)
+            self.sched_d = torch.optim.lr_scheduler.LambdaLR(self.opt_d, factor_d)
             self.scaler_d = torch.amp.GradScaler(ctx.device.type, enabled=fp16)
         self.g_model = dist.wrap(self.generator, ctx)
         self.d_model = dist.wrap(self.discriminator, ctx) if self.discriminator is not None else None
@@ -104,6 +131,10 @@ class Learner:
         except (RuntimeError, ValueError, KeyError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise CheckpointError(f"{source}: does not fit this run ({first})") from None
+        # The config, not the checkpoint, decides the rates: a resumed run may change them.
+        _apply_rate(self.opt_g, self.sched_g, self.config.optim.lr)
+        if self.opt_d is not None:
+            _apply_rate(self.opt_d, self.sched_d, self.config.gan.lr)
 
     def learning_rates(self, gan: bool) -> dict[str, float]:
         rates = {"lr/generator": self.opt_g.param_groups[0]["lr"]}

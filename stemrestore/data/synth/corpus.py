@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -68,14 +67,14 @@ def generate_corpus(
     A held-out corpus is one made with a different ``seed`` (song seeds are
     hashes of ``(seed, index)``, so two corpora share no song).
     """
-    from tqdm import tqdm
+    from stemrestore.progress import progress_bar
 
     check_settings(n_songs, seconds, seed, renderer, sr, classes)
     if soundfont is not None and renderer != "soundfont":
         raise ConfigError(f"soundfont: only the soundfont renderer uses one (renderer is {renderer!r})")
     root = Path(out_root) / "RawStems"
     folders = []
-    for index in tqdm(range(n_songs), desc="synth", unit="song", disable=not progress, file=sys.stderr):
+    for index in progress_bar(range(n_songs), desc="synth", unit="song", disable=not progress):
         plan = plan_song(song_seed(seed, index), float(seconds), classes)
         summary = {**plan.summary(), "corpus_seed": seed, "index": index, "renderer": renderer, "sr": sr,
                    "soundfont": Path(soundfont).name if soundfont is not None else None}

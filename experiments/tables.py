@@ -1,0 +1,80 @@
+"""Markdown tables of experiments/beyond_paper.sh from its evaluation summaries.
+
+    python experiments/tables.py runs/beyond > runs/beyond/tables.md
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+METRICS = (("si_sdr", "SI-SDR (dB)", 2), ("mel_ssim", "mel-SSIM", 4), ("multi_mel_snr", "Multi-Mel-SNR (dB)", 2))
+
+
+def cell(stats: dict, digits: int) -> str:
+    return f"{stats['mean']:.{digits}f} ± {stats['ci95']:.{digits}f}"
+
+
+def summary(root: Path, name: str) -> dict:
+    return json.loads((root / "eval" / name / "summary.json").read_text())["estimators"]
+
+
+def model_size(root: Path, name: str) -> tuple[int, int]:
+    """(parameters, bytes on disk) of an exported model, read from its safetensors header."""
+    path = root / "models" / f"{name}.safetensors"
+    header_len = int.from_bytes(path.read_bytes()[:8], "little")
+    header = json.loads(path.read_bytes()[8:8 + header_len])
+    params = 0
+    for key, info in header.items():
+        if key != "__metadata__":
+            count = 1
+            for dim in info["shape"]:
+                count *= dim
+            params += count
+    return params, path.stat().st_size
+
+
+def conditional_table(root: Path, classes: list[str]) -> list[str]:
+    lines = ["| class | model | " + " | ".join(label for _, label, _ in METRICS) + " | n |",
+             "|---|---|" + "---|" * (len(METRICS) + 1)]
+    for c in classes:
+        rows = summary(root, f"A-{c}")
+        for key, label in (("identity", "identity (the mixture)"), (f"{c}-paper", f"per-class ({c})"),
+                           ("conditional", "conditional")):
+            metrics = rows[key]["metrics"]
+            cells = " | ".join(cell(metrics[m], d) for m, _, d in METRICS)
+            lines.append(f"| {c} | {label} | {cells} | {metrics['si_sdr']['n']} |")
+    per_class = [model_size(root, f"{c}-paper") for c in classes]
+    cond = model_size(root, "conditional")
+    lines += ["", "| | parameters | on disk |", "|---|---|---|",
+              f"| {len(classes)} per-class models | {sum(p for p, _ in per_class):,} | "
+              f"{sum(b for _, b in per_class) / 1e6:.2f} MB |",
+              f"| one conditional model | {cond[0]:,} | {cond[1] / 1e6:.2f} MB |"]
+    return lines
+
+
+def protocol_table(root: Path) -> list[str]:
+    lines = ["| trained on ↓ / tested on → | paper test set: SI-SDR | mel-SSIM | studio test set: SI-SDR | mel-SSIM |",
+             "|---|---|---|---|---|"]
+    tests = [summary(root, "B-paper-test"), summary(root, "B-studio-test")]
+    for key, label in (("identity", "identity (the mixture)"), ("Voc-paper", "paper protocol"),
+                       ("Voc-studio", "studio protocol")):
+        cells = []
+        for test in tests:
+            metrics = test[key]["metrics"]
+            cells += [cell(metrics["si_sdr"], 2), cell(metrics["mel_ssim"], 4)]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def main(root: Path) -> None:
+    classes = sorted(p.name[2:] for p in (root / "eval").glob("A-*"))
+    out = ["## One conditional model vs one model per class", "", *conditional_table(root, classes), "",
+           "## Paper vs studio protocol (Voc), 2x2", "", *protocol_table(root), "",
+           "Mean ± 95 % confidence interval (1.96·std/√n) over the test examples."]
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "runs/beyond"))
