@@ -8,6 +8,7 @@ song, as a produced mixture does.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,26 @@ class SongEntry:
     targets: tuple[StemInfo, ...]
     others: tuple[StemInfo, ...]
     seconds: float
+
+
+def readable_stems(song: Song) -> list[StemInfo]:
+    """The song's stems that soundfile can open (the index command reports the others)."""
+    infos = []
+    for stem in song.stems:
+        try:
+            info = sf.info(str(stem.path))
+        except (sf.LibsndfileError, RuntimeError):
+            continue
+        infos.append(StemInfo(stem.path, stem.cls, int(info.samplerate), int(info.frames)))
+    return infos
+
+
+def song_entry(song: Song, stems: Sequence[StemInfo], cls: str) -> SongEntry:
+    """The song seen by a model of class ``cls``: its stems of that class, and the rest."""
+    targets = tuple(s for s in stems if matches(s.cls, cls))
+    others = tuple(s for s in stems if not matches(s.cls, cls))
+    seconds = max((s.frames / s.sr for s in stems), default=0.0)
+    return SongEntry(song.id, Path(song.path), targets, others, seconds)
 
 
 @dataclass
@@ -71,6 +92,7 @@ class MSRDataset(torch.utils.data.Dataset):
     Windows whose target is quieter than ``silence_db`` (RMS, dBFS) are redrawn
     up to ``max_redraws`` times, then the last draw is kept: a silent target
     is a valid (if uninformative) example and a bounded loop cannot hang.
+    ``songs`` (entries already scanned for ``target``) skips scanning ``root``.
     """
 
     def __init__(
@@ -87,6 +109,7 @@ class MSRDataset(torch.utils.data.Dataset):
         max_redraws: int = 20,
         target_probability: float = 0.5,
         background_probability: float = 0.5,
+        songs: Sequence[SongEntry] | None = None,
     ) -> None:
         self.target = validate_class(target)
         self.segment_seconds = float(segment_seconds)
@@ -100,27 +123,17 @@ class MSRDataset(torch.utils.data.Dataset):
         self.epoch = 0
         if self.segment_seconds <= 0:
             raise ConfigError(f"segment_seconds must be positive, got {segment_seconds}")
-        songs = scan(root)
-        if split_file is not None:
-            wanted = set(read_split(split_file))
-            songs = [s for s in songs if s.id in wanted]
-        self.songs = [e for e in (self._entry(s) for s in songs) if e.targets]
+        if songs is None:
+            found = scan(root)
+            if split_file is not None:
+                wanted = set(read_split(split_file))
+                found = [s for s in found if s.id in wanted]
+            songs = [song_entry(s, readable_stems(s), self.target) for s in found]
+        self.songs = [e for e in songs if e.targets]
         if not self.songs:
             where = f" listed in {split_file}" if split_file else ""
             raise ConfigError(f"{root}: no song{where} has a stem of class {self.target}")
         self.items_per_epoch = int(items_per_epoch or len(self.songs))
-
-    def _entry(self, song: Song) -> SongEntry:
-        targets, others = [], []
-        for stem in song.stems:
-            try:
-                info = sf.info(str(stem.path))
-            except (sf.LibsndfileError, RuntimeError):
-                continue  # the index command reports unreadable files; training skips them
-            item = StemInfo(stem.path, stem.cls, int(info.samplerate), int(info.frames))
-            (targets if matches(stem.cls, self.target) else others).append(item)
-        seconds = max((s.frames / s.sr for s in targets + others), default=0.0)
-        return SongEntry(song.id, Path(song.path), tuple(targets), tuple(others), seconds)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)

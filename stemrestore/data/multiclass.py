@@ -9,20 +9,18 @@ other stems as the background, the SPEC §3 protocol on top.
 
 from __future__ import annotations
 
-import copy
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
 
-from stemrestore.data.dataset import MSRDataset, SongEntry, StemInfo
-from stemrestore.data.rawstems import Song, read_split, scan
+from stemrestore.data.dataset import MSRDataset, readable_stems, song_entry
+from stemrestore.data.rawstems import read_split, scan
 from stemrestore.degrade import DegradationProtocol, Example
 from stemrestore.errors import ConfigError
-from stemrestore.taxonomy import class_ids, class_info, group_of, matches, validate_class
+from stemrestore.taxonomy import class_ids, class_info, group_of, validate_class
 
 LEVELS = ("group", "code")
 
@@ -63,9 +61,10 @@ class MultiClassDataset(torch.utils.data.Dataset):
         if split_file is not None:
             wanted = set(read_split(split_file))
             songs = [s for s in songs if s.id in wanted]
-        stems = [(song, _readable(song)) for song in songs]
+        stems = [(song, readable_stems(song)) for song in songs]
         present = {c for _, infos in stems for s in infos for c in (s.cls, group_of(s.cls))}
-        entries = {c: [e for e in (_entry(song, infos, c) for song, infos in stems) if e.targets] for c in present}
+        entries = {c: [e for e in (song_entry(song, infos, c) for song, infos in stems) if e.targets]
+                   for c in present}
         if split_dir is not None:
             for cls, found in entries.items():
                 listed = Path(split_dir) / f"{cls}_train.txt"
@@ -76,19 +75,18 @@ class MultiClassDataset(torch.utils.data.Dataset):
         self.classes, self.probabilities = _draw_weights(candidates, weights)
         self.seed = int(seed)
         self.epoch = 0
-        # One MSRDataset per class, sharing settings and protocol; only its song list differs,
+        # One MSRDataset per class over the songs scanned above, sharing settings and protocol,
         # so every example is drawn by MSRDataset's own code.
-        base = MSRDataset(
-            root, target=self.classes[0], split_file=split_file, segment_seconds=segment_seconds, sr=sr,
-            protocol=protocol, seed=seed, silence_db=silence_db, max_redraws=max_redraws,
-            target_probability=target_probability, background_probability=background_probability,
-        )
-        self.sr, self.protocol = base.sr, base.protocol
-        self._views: dict[str, MSRDataset] = {}
-        for cls in self.classes:
-            view = copy.copy(base)
-            view.target, view.songs = cls, entries[cls]
-            self._views[cls] = view
+        protocol = protocol or DegradationProtocol()
+        self._views = {
+            cls: MSRDataset(
+                root, target=cls, segment_seconds=segment_seconds, sr=sr, protocol=protocol, seed=seed,
+                silence_db=silence_db, max_redraws=max_redraws, target_probability=target_probability,
+                background_probability=background_probability, songs=entries[cls],
+            )
+            for cls in self.classes
+        }
+        self.sr, self.protocol = int(sr), protocol
         self.items_per_epoch = int(items_per_epoch or len(stems))
 
     def set_epoch(self, epoch: int) -> None:
@@ -125,25 +123,6 @@ class MultiClassDataset(torch.utils.data.Dataset):
 
     def _pick(self, rng: np.random.Generator) -> str:
         return self.classes[int(rng.choice(len(self.classes), p=self.probabilities))]
-
-
-def _readable(song: Song) -> list[StemInfo]:
-    """The song's stems that soundfile can open (the index command reports the others)."""
-    infos = []
-    for stem in song.stems:
-        try:
-            info = sf.info(str(stem.path))
-        except (sf.LibsndfileError, RuntimeError):
-            continue
-        infos.append(StemInfo(stem.path, stem.cls, int(info.samplerate), int(info.frames)))
-    return infos
-
-
-def _entry(song: Song, stems: list[StemInfo], cls: str) -> SongEntry:
-    targets = tuple(s for s in stems if matches(s.cls, cls))
-    others = tuple(s for s in stems if not matches(s.cls, cls))
-    seconds = max((s.frames / s.sr for s in stems), default=0.0)
-    return SongEntry(song.id, Path(song.path), targets, others, seconds)
 
 
 def _candidates(
