@@ -1,0 +1,47 @@
+"""experiments/tables.py turns evaluation summaries and exported models into the README tables."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "tables.py"
+
+
+def load_tables():
+    spec = importlib.util.spec_from_file_location("tables", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def summary(path: Path, estimators: dict[str, float]) -> None:
+    path.mkdir(parents=True)
+    body = {name: {"metrics": {m: {"mean": base + k, "ci95": 0.5, "n": 7}
+                               for k, m in enumerate(("si_sdr", "mel_ssim", "multi_mel_snr"))}}
+            for name, base in estimators.items()}
+    (path / "summary.json").write_text(json.dumps({"estimators": body}))
+
+
+def test_tables_from_a_finished_run(tmp_path, capsys):
+    models = tmp_path / "models"
+    models.mkdir()
+    save_file({"w": torch.zeros(3, 4), "b": torch.zeros(5)}, models / "Voc-paper.safetensors")
+    save_file({"w": torch.zeros(3, 4)}, models / "Voc-studio.safetensors")
+    save_file({"w": torch.zeros(3, 4), "b": torch.zeros(5), "film": torch.zeros(10)},
+              models / "conditional.safetensors")
+    summary(tmp_path / "eval" / "A-Voc", {"identity": -3.0, "Voc-paper": 1.0, "conditional": 2.0})
+    summary(tmp_path / "eval" / "B-paper-test", {"identity": -3.0, "Voc-paper": 1.0, "Voc-studio": 0.25})
+    summary(tmp_path / "eval" / "B-studio-test", {"identity": -4.0, "Voc-paper": -1.0, "Voc-studio": 0.5})
+
+    load_tables().main(tmp_path)
+    out = capsys.readouterr().out
+    assert "| Voc | per-class (Voc) | 1.00 ± 0.50 | 2.0000 ± 0.5000 | 3.00 ± 0.50 | 7 |" in out
+    assert "| Voc | conditional | 2.00 ± 0.50 |" in out
+    assert "| 1 per-class models | 17 |" in out  # parameters counted from the safetensors header
+    assert "| one conditional model | 27 |" in out
+    assert "| studio protocol | 0.25 ± 0.50 | 1.2500 ± 0.5000 | 0.50 ± 0.50 | 1.5000 ± 0.5000 |" in out
