@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -18,6 +20,23 @@ def cell(stats: dict, digits: int) -> str:
 
 def summary(root: Path, name: str) -> dict:
     return json.loads((root / "eval" / name / "summary.json").read_text())["estimators"]
+
+
+def paired_difference(root: Path, name: str, a: str, b: str) -> dict[str, dict]:
+    """Mean and 95 % CI of (a - b) per metric over the examples both scored: the models are
+    scored on the same examples, so the paired CI is much tighter than the two separate ones."""
+    rows: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
+    with open(root / "eval" / name / "per_example.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            key = (row["id"], row["segment"])
+            rows.setdefault(key, {})[row["estimator"]] = {m: float(row[m]) for m, _, _ in METRICS}
+    out = {}
+    for metric, _, _ in METRICS:
+        diffs = [r[a][metric] - r[b][metric] for r in rows.values() if a in r and b in r]
+        mean = sum(diffs) / len(diffs)
+        std = math.sqrt(sum((d - mean) ** 2 for d in diffs) / len(diffs))
+        out[metric] = {"mean": mean, "ci95": 1.96 * std / math.sqrt(len(diffs)), "n": len(diffs)}
+    return out
 
 
 def model_size(root: Path, name: str) -> tuple[int, int]:
@@ -45,6 +64,9 @@ def conditional_table(root: Path, classes: list[str]) -> list[str]:
             metrics = rows[key]["metrics"]
             cells = " | ".join(cell(metrics[m], d) for m, _, d in METRICS)
             lines.append(f"| {c} | {label} | {cells} | {metrics['si_sdr']['n']} |")
+        diff = paired_difference(root, f"A-{c}", "conditional", f"{c}-paper")
+        cells = " | ".join(f"{diff[m]['mean']:+.{d}f} ± {diff[m]['ci95']:.{d}f}" for m, _, d in METRICS)
+        lines.append(f"| {c} | **conditional − per-class** (paired) | {cells} | {diff['si_sdr']['n']} |")
     per_class = [model_size(root, f"{c}-paper") for c in classes]
     cond = model_size(root, "conditional")
     lines += ["", "| | parameters | on disk |", "|---|---|---|",
@@ -72,7 +94,8 @@ def main(root: Path) -> None:
     classes = sorted(p.name[2:] for p in (root / "eval").glob("A-*"))
     out = ["## One conditional model vs one model per class", "", *conditional_table(root, classes), "",
            "## Paper vs studio protocol (Voc), 2x2", "", *protocol_table(root), "",
-           "Mean ± 95 % confidence interval (1.96·std/√n) over the test examples."]
+           "Mean ± 95 % confidence interval (1.96·std/√n) over the test examples; a paired row is the",
+           "mean and CI of the per-example difference between the two models."]
     print("\n".join(out))
 
 

@@ -35,6 +35,12 @@ def test_tables_from_a_finished_run(tmp_path, capsys):
     save_file({"w": torch.zeros(3, 4), "b": torch.zeros(5), "film": torch.zeros(10)},
               models / "conditional.safetensors")
     summary(tmp_path / "eval" / "A-Voc", {"identity": -3.0, "Voc-paper": 1.0, "conditional": 2.0})
+    # Per-example scores: conditional - per-class is +1, +3 dB SI-SDR (mean 2, std 1, n 2).
+    lines = ["estimator,id,class,segment,start_s,end_s,mel_ssim,si_sdr,multi_mel_snr"]
+    for ex, (cond, single) in enumerate(((2.0, 1.0), (4.0, 1.0))):
+        lines += [f"conditional,{ex},Voc,0,0,10,0.5,{cond},3", f"Voc-paper,{ex},Voc,0,0,10,0.5,{single},3",
+                  f"identity,{ex},Voc,0,0,10,0.1,-3,1"]
+    (tmp_path / "eval" / "A-Voc" / "per_example.csv").write_text("\n".join(lines) + "\n")
     summary(tmp_path / "eval" / "B-paper-test", {"identity": -3.0, "Voc-paper": 1.0, "Voc-studio": 0.25})
     summary(tmp_path / "eval" / "B-studio-test", {"identity": -4.0, "Voc-paper": -1.0, "Voc-studio": 0.5})
 
@@ -42,6 +48,8 @@ def test_tables_from_a_finished_run(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| Voc | per-class (Voc) | 1.00 ± 0.50 | 2.0000 ± 0.5000 | 3.00 ± 0.50 | 7 |" in out
     assert "| Voc | conditional | 2.00 ± 0.50 |" in out
+    paired_ci = 1.96 * 1.0 / 2 ** 0.5
+    assert f"| Voc | **conditional − per-class** (paired) | +2.00 ± {paired_ci:.2f} | +0.0000 ± 0.0000 |" in out
     assert "| 1 per-class models | 17 |" in out  # parameters counted from the safetensors header
     assert "| one conditional model | 27 |" in out
     assert "| studio protocol | 0.25 ± 0.50 | 1.2500 ± 0.5000 | 0.50 ± 0.50 | 1.5000 ± 0.5000 |" in out
