@@ -11,6 +11,7 @@ from stemrestore.train.losses import (
     generator_adversarial_loss,
     generator_loss,
     l1_loss,
+    si_sdr_loss,
 )
 
 
@@ -69,3 +70,26 @@ def test_total_generator_loss_uses_the_paper_weights():
     one = torch.tensor(1.0)
     total = generator_loss(one, torch.tensor(10.0), torch.tensor(100.0), 0.001, 0.01)
     assert total.item() == pytest.approx(1.0 + 0.01 + 1.0)
+
+
+def test_si_sdr_loss_is_minus_the_evaluation_metric_per_example():
+    import numpy as np
+
+    from stemrestore.metrics import si_sdr
+
+    g = torch.Generator().manual_seed(0)
+    ref = torch.randn(3, 2, 4000, generator=g)
+    est = 0.5 * ref + torch.randn(3, 2, 4000, generator=g) * torch.tensor([0.1, 1.0, 3.0]).view(3, 1, 1)
+    expected = -np.mean([si_sdr(e.numpy(), r.numpy()) for e, r in zip(est, ref)])
+    assert si_sdr_loss(est, ref).item() == pytest.approx(expected, abs=1e-3)
+
+
+def test_si_sdr_loss_ignores_the_estimates_scale_and_weighs_quiet_examples_equally():
+    g = torch.Generator().manual_seed(1)
+    ref = torch.randn(2, 2, 2000, generator=g)
+    est = ref + 0.3 * torch.randn(2, 2, 2000, generator=g)
+    base = si_sdr_loss(est, ref)
+    assert si_sdr_loss(7.0 * est, ref).item() == pytest.approx(base.item(), abs=1e-4)
+    quiet = torch.tensor([1.0, 1e-3]).view(2, 1, 1)  # a 60 dB quieter second example
+    assert si_sdr_loss(est * quiet, ref * quiet).item() == pytest.approx(base.item(), abs=1e-3)
+    assert l1_loss(est * quiet, ref * quiet).item() < 0.6 * l1_loss(est, ref).item()

@@ -1,7 +1,8 @@
-"""Learning-rate schedule: warm-up, the optional cosine decay, and rates set by the config on resume."""
+"""Recipe settings beyond the paper: cosine decay, rates set by the config on resume, the SI-SDR term."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -70,3 +71,12 @@ def test_a_resumed_run_takes_the_learning_rate_of_its_config(tmp_path):
     assert opt.param_groups[0]["lr"] == pytest.approx(expected)
     assert sched.base_lrs == [pytest.approx(1e-4)]
     assert expected < 1e-4  # the cosine has decayed by the end
+
+
+def test_the_optional_si_sdr_term_is_logged_and_added_to_l1(tmp_path):
+    trainer = run(tmp_path, ["schedule.max_steps=3", "loss.si_sdr_weight=0.5", "logging.every=1"])
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    logged = [r for r in rows if "loss/si_sdr" in r]
+    assert len(logged) == 3 and trainer.step == 3
+    for r in logged:
+        assert r["loss/total"] == pytest.approx(r["loss/l1"] + 0.5 * r["loss/si_sdr"], rel=1e-5)

@@ -124,6 +124,16 @@ class OptimConfig:
 
 
 @dataclass
+class LossConfig:
+    """Reconstruction loss: the paper's waveform L1, plus an optional SI-SDR term (not in the paper)."""
+
+    si_sdr_weight: float = 0.0  #: weight of the negative SI-SDR (dB) added to L1; 0 = the paper
+
+    def __post_init__(self) -> None:
+        _require(self, "loss", ("si_sdr_weight",), allow_zero=True)
+
+
+@dataclass
 class GanConfig:
     """Stage 2: least-squares GAN with feature matching."""
 
@@ -225,6 +235,7 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
     gan: GanConfig = field(default_factory=GanConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)

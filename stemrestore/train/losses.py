@@ -16,6 +16,23 @@ def l1_loss(estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     return (estimate.float() - reference.float()).abs().mean()
 
 
+def si_sdr_loss(estimate: torch.Tensor, reference: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Negative scale-invariant SDR in dB, averaged over the batch (an optional extra term).
+
+    Per example, channels flattened, no mean removed: the definition of
+    :func:`stemrestore.metrics.si_sdr`. Unlike L1 it weighs every example
+    equally whatever its level, so quiet targets in loud mixtures count as much
+    as loud ones.
+    """
+    est = estimate.float().flatten(1)
+    ref = reference.float().flatten(1)
+    alpha = (est * ref).sum(1, keepdim=True) / (ref.pow(2).sum(1, keepdim=True) + eps)
+    projection = alpha * ref
+    error = est - projection
+    ratio = (projection.pow(2).sum(1) + eps) / (error.pow(2).sum(1) + eps)
+    return -(10.0 * torch.log10(ratio)).mean()
+
+
 def generator_adversarial_loss(fake_scores: list[torch.Tensor]) -> torch.Tensor:
     """``L_gen = sum_k mean((1 - D_k(G(x)))^2)``: the generator wants every score at 1."""
     return sum(((1.0 - s.float()) ** 2).mean() for s in fake_scores)
@@ -40,7 +57,8 @@ def feature_matching_loss(
 
 
 def generator_loss(
-    l1: torch.Tensor, adversarial: torch.Tensor, feature: torch.Tensor, lambda_gen: float, lambda_feat: float
+    reconstruction: torch.Tensor, adversarial: torch.Tensor, feature: torch.Tensor, lambda_gen: float,
+    lambda_feat: float,
 ) -> torch.Tensor:
-    """Stage-2 generator objective ``L1 + lambda_gen * L_gen + lambda_feat * L_feat``."""
-    return l1 + lambda_gen * adversarial + lambda_feat * feature
+    """Stage-2 generator objective ``L1 (+ SI-SDR term) + lambda_gen * L_gen + lambda_feat * L_feat``."""
+    return reconstruction + lambda_gen * adversarial + lambda_feat * feature

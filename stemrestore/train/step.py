@@ -29,6 +29,7 @@ from stemrestore.train.losses import (
     generator_adversarial_loss,
     generator_loss,
     l1_loss,
+    si_sdr_loss,
 )
 
 #: Keys of the learner's part of a training checkpoint.
@@ -170,7 +171,10 @@ class Learner:
             estimate = self.g_model(mixture) if cls is None else self.g_model(mixture, cls.to(self.ctx.device))
         l1 = l1_loss(estimate, target)
         values = {"loss/l1": l1}
-        total = l1
+        total = l1  # the reconstruction term; stage 2 adds the GAN terms to it
+        if self.config.loss.si_sdr_weight > 0:
+            values["loss/si_sdr"] = si_sdr_loss(estimate, target)
+            total = l1 + self.config.loss.si_sdr_weight * values["loss/si_sdr"]
         if gan:
             d_loss = self._discriminator_loss(target, estimate.detach())
             d_norm = self._update(d_loss, self.opt_d, self.scaler_d, self.discriminator)
@@ -180,7 +184,7 @@ class Learner:
             self.sched_d.step()
             adversarial, feature = self._adversarial_terms(target, estimate)
             cfg = self.config.gan
-            total = generator_loss(l1, adversarial, feature, cfg.lambda_gen, cfg.lambda_feat)
+            total = generator_loss(total, adversarial, feature, cfg.lambda_gen, cfg.lambda_feat)
             values.update({"loss/discriminator": d_loss, "loss/adversarial": adversarial,
                            "loss/feature": feature, "grad_norm/discriminator": d_norm})
         g_norm = self._update(total, self.opt_g, self.scaler_g, self.generator)
