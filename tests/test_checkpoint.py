@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from test_uformer import (
 )
 
 from stemrestore.cli import main
-from stemrestore.errors import CheckpointError
+from stemrestore.errors import CheckpointError, ConfigError
 from stemrestore.models import (
     RELEASE_TARGETS,
     UFormerConfig,
@@ -217,3 +218,28 @@ def test_default_checkpoint_until_one_is_shipped():
     else:
         with pytest.raises(CheckpointError, match="no checkpoint is shipped.*--checkpoint"):
             default_checkpoint()
+
+
+def test_a_training_checkpoint_loads_and_converts(tmp_path):
+    from stemrestore.models import convert_checkpoint, load_checkpoint
+    from stemrestore.train import Trainer, load_config
+    from stemrestore.train.data import SyntheticPairs
+
+    tiny = Path(__file__).resolve().parents[1] / "configs" / "tiny.yaml"
+    cfg = load_config(tiny, ["data.segment_seconds=0.1", "data.batch_size=2", "data.num_workers=0",
+                             "schedule.stage2_step=null", "schedule.max_steps=2", "logging.progress=false",
+                             "logging.tensorboard=false", "data.target=Bass", "runtime.threads=1"])
+    trainer = Trainer(cfg, tmp_path / "run", dataset_factory=lambda c: SyntheticPairs(4, 0.1, 44100, 0))
+    trainer.train()
+    step_file = tmp_path / "run" / "checkpoints" / "step_000002.pt"
+    model = load_checkpoint(step_file)
+    assert model.meta["target"] == "Bass" and model.meta["training"]["steps"] == 2
+    for key, value in trainer.generator.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value)
+    out = convert_checkpoint(step_file, tmp_path / "exported")
+    again = load_checkpoint(out)
+    x = torch.randn(1, 2, 4096)
+    with torch.no_grad():
+        assert torch.equal(again(x), model(x))
+    with pytest.raises(ConfigError, match="Voc"):
+        load_checkpoint(step_file, target="Voc")  # a one-class checkpoint refuses another class

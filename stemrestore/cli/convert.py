@@ -1,16 +1,16 @@
-"""``stemrestore convert``: turn a paper-release ``.pth`` into stemrestore's checkpoint format."""
+"""``stemrestore convert``: turn a paper-release ``.pth`` or a training checkpoint into stemrestore's format."""
 
 from __future__ import annotations
 
 import argparse
 
 NAME = "convert"
-HELP = "convert a released U-Former .pth into a .safetensors + .json checkpoint"
+HELP = "convert a released U-Former .pth or a training checkpoint into a .safetensors + .json checkpoint"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "source", metavar="IN", help="checkpoint to convert (a paper .pth such as vocals.pth)"
+        "source", metavar="IN", help="checkpoint to convert: a paper .pth such as vocals.pth, or RUN_DIR/checkpoints/step_N.pt"
     )
     parser.add_argument(
         "out", metavar="OUT", help="output NAME (writes NAME.safetensors + NAME.json) or folder"

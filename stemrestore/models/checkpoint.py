@@ -25,7 +25,7 @@ from stemrestore.fileio import atomic_path, write_atomic
 from stemrestore.models.conditional import ARCHITECTURE as CONDITIONAL_ARCHITECTURE
 from stemrestore.models.conditional import ConditionalUFormer, select_target
 from stemrestore.models.device import resolve_device
-from stemrestore.models.release import check_state_dict, load_release
+from stemrestore.models.release import check_state_dict, load_release, read_release
 from stemrestore.models.uformer import ARCHITECTURE, UFormer
 from stemrestore.taxonomy import validate_class
 
@@ -47,7 +47,8 @@ def load_checkpoint(
     """Load a ready model (eval mode, on ``device``) from any supported checkpoint.
 
     ``path`` is a ``.safetensors`` or ``.json`` file of a pair, their common
-    stem, a folder holding exactly one pair, or a paper-release ``.pth``.
+    stem, a folder holding exactly one pair, a paper-release ``.pth``, or a
+    training checkpoint (``RUN_DIR/checkpoints/step_*.pt``, its generator).
     ``target`` names the class of a ``.pth`` (overriding the file name's), the
     class to restore for a conditional checkpoint, or confirms a one-class
     checkpoint's own class (asking one for another class is a :class:`ConfigError`).
@@ -60,12 +61,45 @@ def load_checkpoint(
     if path.suffix.lower() in RELEASE_SUFFIXES:
         if not path.is_file():
             raise CheckpointError(f"{path}: no such checkpoint file")
-        model = load_release(path, target)
+        state = read_release(path)
+        if _is_training_state(state):
+            model = _load_training_state(path, state)
+            model.meta["target"] = select_target(model, target)
+        else:
+            model = load_release(path, target, state)
     else:
         model = _load_pair(*_find_pair(path))
         model.meta["target"] = select_target(model, target)
     model.meta["source"] = str(path)
     return model.to(torch_device).eval()
+
+
+def _is_training_state(state: dict[str, Any]) -> bool:
+    return {"format", "generator", "config", "step"} <= set(state)
+
+
+def _load_training_state(path: Path, state: dict[str, Any]) -> UFormer:
+    """The generator of a stemrestore training checkpoint, built from the config it holds."""
+    from stemrestore.config import from_dict
+    from stemrestore.train.config import ModelConfig  # train builds on models: import when needed
+
+    try:
+        config = state["config"]
+        model = from_dict(ModelConfig, config["model"]).build()
+        model.load_state_dict(state["generator"])
+        target = validate_class(config["data"]["target"])
+    except (KeyError, TypeError, RuntimeError, ConfigError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: training checkpoint without a usable generator ({first})") from None
+    if isinstance(model, ConditionalUFormer):
+        model.meta["target"] = target
+    model.meta.update(
+        target=target,
+        training={"steps": int(state["step"]), "stage2_step": config["schedule"].get("stage2_step"),
+                  "best": state.get("best"), "source": "training checkpoint", "file": path.name},
+        format_version=None,
+    )
+    return model.eval()
 
 
 def save_checkpoint(

@@ -92,10 +92,13 @@ def read_release(path: Path) -> dict[str, torch.Tensor]:
     return dict(state)
 
 
-def load_release(path: Path, target: str | None = None) -> UFormer:
-    """Build the paper's U-Former from a released ``.pth`` (CPU, eval mode, ``meta`` filled in)."""
+def load_release(path: Path, target: str | None = None, state: Mapping | None = None) -> UFormer:
+    """Build the paper's U-Former from a released ``.pth`` (CPU, eval mode, ``meta`` filled in).
+
+    ``state`` is the file's contents when the caller has already read them.
+    """
     model = UFormer(UFormerConfig())
-    weights = check_state_dict(model, read_release(path), path)
+    weights = check_state_dict(model, dict(state) if state is not None else read_release(path), path)
     model.load_state_dict(weights)
     model.meta.update(
         target=target or target_from_filename(path),
