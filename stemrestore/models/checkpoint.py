@@ -91,8 +91,6 @@ def _load_training_state(path: Path, state: dict[str, Any]) -> UFormer:
     except (KeyError, TypeError, RuntimeError, ConfigError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path}: training checkpoint without a usable generator ({first})") from None
-    if isinstance(model, ConditionalUFormer):
-        model.meta["target"] = target
     model.meta.update(
         target=target,
         training={"steps": int(state["step"]), "stage2_step": config["schedule"].get("stage2_step"),
