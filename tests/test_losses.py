@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -93,3 +94,19 @@ def test_si_sdr_loss_ignores_the_estimates_scale_and_weighs_quiet_examples_equal
     quiet = torch.tensor([1.0, 1e-3]).view(2, 1, 1)  # a 60 dB quieter second example
     assert si_sdr_loss(est * quiet, ref * quiet).item() == pytest.approx(base.item(), abs=1e-3)
     assert l1_loss(est * quiet, ref * quiet).item() < 0.6 * l1_loss(est, ref).item()
+
+
+def test_log_mel_loss_sees_quiet_noise_that_l1_hardly_does():
+    from stemrestore.train.losses import log_mel_loss
+
+    sr = 16000
+    t = torch.arange(sr) / sr
+    tone = torch.sin(2 * torch.pi * 440 * t) * (t < 0.5)  # a note, then half a second of silence
+    ref = tone.view(1, 1, -1).repeat(1, 2, 1)
+    hiss = 1e-3 * torch.randn(1, 2, sr, generator=torch.Generator().manual_seed(0)) * (t >= 0.5)
+    assert log_mel_loss(ref, ref, sr).item() == 0.0
+    assert l1_loss(ref + hiss, ref).item() < 1e-3  # L1 barely notices -60 dB hiss in the gap
+    assert log_mel_loss(ref + hiss, ref, sr).item() > 0.5  # in log-mel it is orders of magnitude
+    # a 6 dB level error everywhere is log10(4) per bin wherever both are above the floor
+    louder = log_mel_loss(2 * ref, ref, sr, floor=1e-12).item()
+    assert 0.2 < louder <= np.log10(4) + 1e-4

@@ -125,12 +125,13 @@ class OptimConfig:
 
 @dataclass
 class LossConfig:
-    """Reconstruction loss: the paper's waveform L1, plus an optional SI-SDR term (not in the paper)."""
+    """Reconstruction loss: the paper's waveform L1, plus optional SI-SDR and log-mel terms (not in the paper)."""
 
     si_sdr_weight: float = 0.0  #: weight of the negative SI-SDR (dB) added to L1; 0 = the paper
+    mel_weight: float = 0.0  #: weight of a log-mel L1 term (losses.log_mel_loss); 0 = the paper
 
     def __post_init__(self) -> None:
-        _require(self, "loss", ("si_sdr_weight",), allow_zero=True)
+        _require(self, "loss", ("si_sdr_weight", "mel_weight"), allow_zero=True)
 
 
 @dataclass

@@ -29,6 +29,7 @@ from stemrestore.train.losses import (
     generator_adversarial_loss,
     generator_loss,
     l1_loss,
+    log_mel_loss,
     si_sdr_loss,
 )
 
@@ -172,9 +173,13 @@ class Learner:
         l1 = l1_loss(estimate, target)
         values = {"loss/l1": l1}
         total = l1  # the reconstruction term; stage 2 adds the GAN terms to it
-        if self.config.loss.si_sdr_weight > 0:
+        weights = self.config.loss
+        if weights.si_sdr_weight > 0:
             values["loss/si_sdr"] = si_sdr_loss(estimate, target)
-            total = l1 + self.config.loss.si_sdr_weight * values["loss/si_sdr"]
+            total = total + weights.si_sdr_weight * values["loss/si_sdr"]
+        if weights.mel_weight > 0:
+            values["loss/mel"] = log_mel_loss(estimate, target, self.config.model.sample_rate)
+            total = total + weights.mel_weight * values["loss/mel"]
         if gan:
             d_loss = self._discriminator_loss(target, estimate.detach())
             d_norm = self._update(d_loss, self.opt_d, self.scaler_d, self.discriminator)
