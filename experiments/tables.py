@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import sys
 from pathlib import Path
+
+from stemrestore.evaluate import summarize
+from stemrestore.models import load_checkpoint
+from stemrestore.models.uformer import count_parameters
 
 METRICS = (("si_sdr", "SI-SDR (dB)", 2), ("mel_ssim", "mel-SSIM", 4), ("multi_mel_snr", "Multi-Mel-SNR (dB)", 2))
 
@@ -30,28 +33,14 @@ def paired_difference(root: Path, name: str, a: str, b: str) -> dict[str, dict]:
         for row in csv.DictReader(f):
             key = (row["id"], row["segment"])
             rows.setdefault(key, {})[row["estimator"]] = {m: float(row[m]) for m, _, _ in METRICS}
-    out = {}
-    for metric, _, _ in METRICS:
-        diffs = [r[a][metric] - r[b][metric] for r in rows.values() if a in r and b in r]
-        mean = sum(diffs) / len(diffs)
-        std = math.sqrt(sum((d - mean) ** 2 for d in diffs) / len(diffs))
-        out[metric] = {"mean": mean, "ci95": 1.96 * std / math.sqrt(len(diffs)), "n": len(diffs)}
-    return out
+    return {metric: summarize([r[a][metric] - r[b][metric] for r in rows.values() if a in r and b in r])
+            for metric, _, _ in METRICS}
 
 
 def model_size(root: Path, name: str) -> tuple[int, int]:
-    """(parameters, bytes on disk) of an exported model, read from its safetensors header."""
+    """(trainable parameters, bytes on disk) of an exported model."""
     path = root / "models" / f"{name}.safetensors"
-    header_len = int.from_bytes(path.read_bytes()[:8], "little")
-    header = json.loads(path.read_bytes()[8:8 + header_len])
-    params = 0
-    for key, info in header.items():
-        if key != "__metadata__":
-            count = 1
-            for dim in info["shape"]:
-                count *= dim
-            params += count
-    return params, path.stat().st_size
+    return count_parameters(load_checkpoint(path)), path.stat().st_size
 
 
 def conditional_table(root: Path, classes: list[str]) -> list[str]:
