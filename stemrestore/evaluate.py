@@ -196,10 +196,16 @@ def confidence_interval(values: Sequence[float]) -> float:
 
 
 def summarize(values: Sequence[float]) -> dict[str, float | int | None]:
-    """``{"mean", "ci95", "n"}`` of one metric (mean and ci95 are None for n=0)."""
+    """``{"mean", "ci95", "median", "n"}`` of one metric (all but n are None for n=0).
+
+    The median is there because SI-SDR is heavy-tailed: a target that its degradation nearly
+    erased scores -30 dB or less for any estimate, and a few such examples move the mean by
+    whole decibels. SiSEC / museval report medians for the same reason; the paper reports means.
+    """
     if len(values) == 0:
-        return {"mean": None, "ci95": None, "n": 0}
-    return {"mean": float(np.mean(values)), "ci95": confidence_interval(values), "n": len(values)}
+        return {"mean": None, "ci95": None, "median": None, "n": 0}
+    return {"mean": float(np.mean(values)), "ci95": confidence_interval(values),
+            "median": float(np.median(values)), "n": len(values)}
 
 
 def _load_pair(pair: Pair) -> tuple[np.ndarray, int, np.ndarray, int]:

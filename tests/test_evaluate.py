@@ -23,6 +23,7 @@ from stemrestore.evaluate import (
     identity,
     load_pairs,
     segment_bounds,
+    summarize,
 )
 from stemrestore.metrics import MAX_RATIO, si_sdr
 
@@ -103,7 +104,8 @@ def test_summary_ci_by_hand_and_gain_estimator(testset, tmp_path):
     mean = sum(values) / 3
     by_hand = 1.96 * math.sqrt(sum((v - mean) ** 2 for v in values) / 3) / math.sqrt(3)
     stat = summary["estimators"]["identity"]["metrics"]["si_sdr"]
-    assert stat == {"mean": pytest.approx(mean), "ci95": pytest.approx(by_hand), "n": 3}
+    median = sorted(values)[1]
+    assert stat == {"mean": pytest.approx(mean), "ci95": pytest.approx(by_hand), "median": pytest.approx(median), "n": 3}
     assert by_hand > 0
     assert summary["estimators"]["identity"]["by_class"]["Voc"]["si_sdr"] == stat
     # A known gain changes neither scale-invariant metric.
@@ -268,3 +270,11 @@ def test_a_bad_estimate_names_the_pair(testset, tmp_path):
     broken = Estimator("broken", lambda audio, sr: np.full_like(audio, np.nan))
     with pytest.raises(StemRestoreError, match=r"^pair 000000: broken output: contains \d+ NaN/Inf samples$"):
         evaluate(load_pairs(testset), [broken], tmp_path / "out", EvalConfig(plots=False), progress=False)
+
+
+def test_summarize_median_resists_one_erased_target():
+    # Three ordinary examples and one whose target the degradation erased (SI-SDR -60 dB).
+    stat = summarize([2.0, 3.0, 4.0, -60.0])
+    assert stat["mean"] == pytest.approx(-12.75)
+    assert stat["median"] == pytest.approx(2.5)
+    assert summarize([]) == {"mean": None, "ci95": None, "median": None, "n": 0}
