@@ -141,14 +141,18 @@ def identity() -> Estimator:
     return Estimator("identity", lambda audio, sr: audio)
 
 
-def restorer_estimator(checkpoint: str | os.PathLike, device: str = "cpu", name: str | None = None) -> Estimator:
+def restorer_estimator(
+    checkpoint: str | os.PathLike, device: str = "cpu", name: str | None = None, shifts: int = 1
+) -> Estimator:
     """A trained model as an estimator, named after its checkpoint file unless ``name``.
+
+    ``shifts`` > 1 averages time-shifted passes (:class:`~stemrestore.restore.Restorer`).
 
     A conditional checkpoint restores each pair's class (the pair's ``class`` field).
     """
     from stemrestore.restore import Restorer  # heavy (torch); only when a model is scored
 
-    restorer = Restorer(checkpoint, device=device)
+    restorer = Restorer(checkpoint, device=device, shifts=shifts)
     for_class = (lambda cls: restorer.with_target(cls).restore) if restorer.conditional else None
     return Estimator(name or Path(checkpoint).stem, restorer.restore, restorer.sample_rate, for_class)
 

@@ -55,6 +55,13 @@ class Restorer:
     class. A one-class model accepts only its own class: asking it for another is
     a :class:`ConfigError`. :meth:`with_target` gives a restorer for another class
     that shares the loaded model.
+
+    ``shifts`` > 1 is test-time augmentation as in demucs: each chunk is also
+    restored delayed by ``shifts - 1`` offsets spread evenly over ``max_shift``
+    seconds (default 0.5 s, demucs' value) and the time-aligned outputs are
+    averaged. A framed (STFT) model sees other frame boundaries at each offset,
+    so its errors partly average out; it costs ``shifts`` times the compute. The
+    offsets are fixed, not random, so a result can be reproduced exactly.
     """
 
     def __init__(
@@ -67,6 +74,8 @@ class Restorer:
         half: bool = False,
         progress: ProgressFn | None = None,
         target: str | None = None,
+        shifts: int = 1,
+        max_shift: float = 0.5,
     ) -> None:
         self.device = resolve_device(device)
         if isinstance(model_or_checkpoint, nn.Module):
@@ -106,6 +115,12 @@ class Restorer:
         # Raised-cosine fade-in; fade[n] + fade[O-1-n] == 1, so overlapping chunks sum to one.
         ramp = (np.arange(self.overlap) + 0.5) / max(self.overlap, 1)
         self._fade = (0.5 - 0.5 * np.cos(np.pi * ramp)).astype(np.float32)
+        if isinstance(shifts, bool) or int(shifts) != shifts or shifts < 1:
+            raise ConfigError(f"shifts must be a whole number >= 1, got {shifts}")
+        if shifts > 1 and not (np.isfinite(max_shift) and max_shift > 0):
+            raise ConfigError(f"max_shift must be a positive number of seconds, got {max_shift}")
+        span = round(float(max_shift) * self.sample_rate) if shifts > 1 else 0
+        self.offsets = [round(k * span / shifts) for k in range(int(shifts))]
         self.progress = progress
 
     @property
@@ -267,8 +282,12 @@ class Restorer:
             torch.autocast(self.device.type, dtype=torch.float16) if self.half else contextlib.nullcontext()
         )
         with torch.inference_mode(), autocast:
-            y = self.model(x, self._target) if self.conditional else self.model(x)
-        y = y.float().reshape(batch, channels, samples).cpu().numpy()
+            y = torch.zeros(x.shape, dtype=torch.float32, device=x.device)
+            for offset in self.offsets:
+                shifted = torch.nn.functional.pad(x, (offset, 0))
+                out = self.model(shifted, self._target) if self.conditional else self.model(shifted)
+                y += out[..., offset : offset + samples].float()
+        y = (y / len(self.offsets)).reshape(batch, channels, samples).cpu().numpy()
         return list(y)
 
 

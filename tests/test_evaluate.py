@@ -242,16 +242,16 @@ def test_other_sample_rates_are_resampled_for_the_model_and_scored_at_the_refere
 def test_cli_evaluate_baseline_and_checkpoints(testset, tmp_path, monkeypatch, capsys):
     made = []
 
-    def fake_restorer(checkpoint, device="cpu", name=None):
-        made.append((Path(checkpoint).name, device))
+    def fake_restorer(checkpoint, device="cpu", name=None, shifts=1):
+        made.append((Path(checkpoint).name, device, shifts))
         return Estimator(name, lambda audio, sr: 0.9 * audio)
 
     monkeypatch.setattr(ev, "restorer_estimator", fake_restorer)
     out = tmp_path / "out"
     code = main(["evaluate", "--testset", str(testset), "--baseline", "identity", "--checkpoint", "a/model.ckpt",
-                 "--checkpoint", "b/model.ckpt", "--device", "cpu", "--out", str(out), "--no-plots"])
+                 "--checkpoint", "b/model.ckpt", "--device", "cpu", "--shifts", "2", "--out", str(out), "--no-plots"])
     assert code == 0
-    assert made == [("model.ckpt", "cpu"), ("model.ckpt", "cpu")]
+    assert made == [("model.ckpt", "cpu", 2), ("model.ckpt", "cpu", 2)]
     names = [line.split(" | ")[0].lstrip("| ") for line in (out / "table.md").read_text().splitlines()[2:5]]
     assert names == ["identity", "model", "b/model"]
     assert "| identity |" in capsys.readouterr().out

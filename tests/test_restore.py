@@ -165,7 +165,37 @@ def test_restore_file_memory_is_bounded_by_the_chunk_not_the_song(tmp_path):
     assert sf.info(tmp_path / "long_out.wav").frames == seconds * SR
 
 
+class PositionGain(nn.Module):
+    """Stand-in model whose gain depends on where a sample sits in its input: x[t] * (t mod 7)."""
+
+    def __init__(self, sr: int = SR) -> None:
+        super().__init__()
+        self.meta = {"sample_rate": sr, "target": "Test"}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * (torch.arange(x.shape[-1]) % 7).to(x.dtype)
+
+
+def test_shifts_average_time_aligned_passes():
+    audio = noise(2, SR + 5, seed=3)
+    t = np.arange(audio.shape[1])
+    plain = Restorer(PositionGain(), chunk_seconds=2.0, device="cpu").restore(audio, SR)
+    np.testing.assert_allclose(plain, audio * (t % 7), atol=1e-5)
+    restorer = Restorer(PositionGain(), chunk_seconds=2.0, device="cpu", shifts=3, max_shift=0.01)
+    assert restorer.offsets == [0, 27, 53]  # 0.01 s at 8 kHz = 80 samples, spread evenly
+    expected = audio * np.mean([(t + o) % 7 for o in restorer.offsets], axis=0)
+    np.testing.assert_allclose(restorer.restore(audio, SR), expected, atol=1e-5)
+    # a model that ignores position gives the same result whatever the shifts
+    steady = Restorer(Pointwise(), chunk_seconds=1.0, device="cpu", shifts=4).restore(audio, SR)
+    np.testing.assert_allclose(steady, 0.5 * np.tanh(2 * audio), atol=1e-6)
+
+
 def test_settings_are_validated():
+    for bad in (0, 1.5, True):
+        with pytest.raises(ConfigError, match="shifts"):
+            Restorer(Pointwise(), shifts=bad, device="cpu")
+    with pytest.raises(ConfigError, match="max_shift"):
+        Restorer(Pointwise(), shifts=2, max_shift=0.0, device="cpu")
     with pytest.raises(ConfigError, match="overlap"):
         Restorer(Pointwise(), overlap=0.7, device="cpu")
     with pytest.raises(ConfigError, match="chunk_seconds"):

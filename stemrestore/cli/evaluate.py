@@ -24,6 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="evaluation", help="output folder (default: ./evaluation)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
                    help="torch device for models (default: auto = cuda, then mps, then cpu)")
+    p.add_argument("--shifts", type=int, default=1,
+                   help="time-shifted passes averaged per model (test-time augmentation; default 1)")
     p.add_argument("--segment-seconds", type=float, default=10.0,
                    help="score segments of this length; shorter pairs are scored whole (default: 10, as the paper)")
     p.add_argument("--silence-db", type=float, default=-60.0,
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     estimators = [identity() for _ in dict.fromkeys(args.baseline)]
     taken = {e.name for e in estimators}
     for checkpoint in args.checkpoint:
-        estimators.append(restorer_estimator(checkpoint, device=args.device, name=_unique_name(checkpoint, taken)))
+        estimators.append(restorer_estimator(checkpoint, device=args.device, shifts=args.shifts, name=_unique_name(checkpoint, taken)))
     summary = evaluate(pairs, estimators, args.out, config)
     print(table_markdown(summary), end="")
     written = "per_example.csv, summary.json, table.md" + ("" if args.no_plots else ", plots/")

@@ -33,6 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fraction of a chunk cross-faded with the next (0-0.5, default 0.25)",
     )
     parser.add_argument("--batch-size", type=int, help="chunks per model call (default 1 on CPU, 4 on GPU)")
+    parser.add_argument(
+        "--shifts", type=int, default=1,
+        help="average this many time-shifted passes (test-time augmentation as demucs' --shifts; default 1)",
+    )
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     parser.add_argument("--half", action="store_true", help="float16 inference (GPU only)")
     parser.add_argument(
@@ -59,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         device=args.device,
         half=args.half,
+        shifts=args.shifts,
     )
     restorer.check_target()
     jobs = plan_outputs(inputs, args.out_dir, restorer.target, args.format)
