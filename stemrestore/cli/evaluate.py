@@ -66,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     estimators = [identity() for _ in dict.fromkeys(args.baseline)]
     taken = {e.name for e in estimators}
     for checkpoint in args.checkpoint:
-        estimators.append(restorer_estimator(checkpoint, device=args.device, shifts=args.shifts, name=_unique_name(checkpoint, taken)))
+        name = _unique_name(checkpoint, taken)
+        estimators.append(restorer_estimator(checkpoint, device=args.device, name=name, shifts=args.shifts))
     summary = evaluate(pairs, estimators, args.out, config)
     print(table_markdown(summary), end="")
     written = "per_example.csv, summary.json, table.md" + ("" if args.no_plots else ", plots/")
