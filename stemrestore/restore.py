@@ -282,12 +282,13 @@ class Restorer:
             torch.autocast(self.device.type, dtype=torch.float16) if self.half else contextlib.nullcontext()
         )
         with torch.inference_mode(), autocast:
-            y = torch.zeros(x.shape, dtype=torch.float32, device=x.device)
+            outs = []
             for offset in self.offsets:
-                shifted = torch.nn.functional.pad(x, (offset, 0))
+                shifted = torch.nn.functional.pad(x, (offset, 0)) if offset else x
                 out = self.model(shifted, self._target) if self.conditional else self.model(shifted)
-                y += out[..., offset : offset + samples].float()
-        y = (y / len(self.offsets)).reshape(batch, channels, samples).cpu().numpy()
+                outs.append(out[..., offset : offset + samples].float())
+            y = outs[0] if len(outs) == 1 else torch.stack(outs).mean(0)
+        y = y.reshape(batch, channels, samples).cpu().numpy()
         return list(y)
 
 
