@@ -88,5 +88,5 @@ def generator_loss(
     reconstruction: torch.Tensor, adversarial: torch.Tensor, feature: torch.Tensor, lambda_gen: float,
     lambda_feat: float,
 ) -> torch.Tensor:
-    """Stage-2 generator objective ``L1 (+ SI-SDR term) + lambda_gen * L_gen + lambda_feat * L_feat``."""
+    """Stage-2 generator objective: reconstruction (L1, plus any SI-SDR / log-mel terms) + lambda_gen * L_gen + lambda_feat * L_feat."""
     return reconstruction + lambda_gen * adversarial + lambda_feat * feature
