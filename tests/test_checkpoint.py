@@ -24,13 +24,14 @@ from stemrestore.cli import main
 from stemrestore.errors import CheckpointError, ConfigError
 from stemrestore.models import (
     RELEASE_TARGETS,
+    UFormer,
     UFormerConfig,
     default_checkpoint,
     load_checkpoint,
     save_checkpoint,
     target_from_filename,
 )
-from stemrestore.models.checkpoint import ASSETS_DIR
+from stemrestore.models.checkpoint import ASSETS_DIR, init_weights
 
 
 def released_state_dict(seed: int = 11) -> dict[str, torch.Tensor]:
@@ -243,3 +244,19 @@ def test_a_training_checkpoint_loads_and_converts(tmp_path):
         assert torch.equal(again(x), model(x))
     with pytest.raises(ConfigError, match="Voc"):
         load_checkpoint(step_file, target="Voc")  # a one-class checkpoint refuses another class
+
+
+def test_init_weights_grows_a_model_and_names_what_stays_fresh(tmp_path):
+    plain = tiny_model(seed=3)
+    save_checkpoint(plain, tmp_path / "plain", target="Voc")
+    grown = UFormer(UFormerConfig(**{**plain.config.to_dict(), "head": "mask_map"}))
+    assert init_weights(grown, tmp_path / "plain.safetensors") == ["mask_fc.bias", "mask_fc.weight"]
+    for name, tensor in plain.state_dict().items():
+        assert torch.equal(grown.state_dict()[name], tensor), name
+    assert not grown.mask_fc.weight.detach().any()  # kept its own (zero) initialization
+    # the other way round the checkpoint has a weight the model lacks; another width is a shape error
+    save_checkpoint(grown, tmp_path / "grown", target="Voc")
+    with pytest.raises(CheckpointError, match="weights the model does not have: mask_fc.bias"):
+        init_weights(tiny_model(), tmp_path / "grown.safetensors")
+    with pytest.raises(CheckpointError, match=r"encoder_block3\.\S+ has shape \(16,\), the model's is \(32,\)"):
+        init_weights(tiny_model(channels=(4, 8, 32, 32), n_embd=32), tmp_path / "plain.safetensors")

@@ -180,3 +180,22 @@ def test_keeps_the_last_k_checkpoints_and_refuses_to_overwrite_a_run(tmp_path):
             "step", "position"} <= set(state)
     with pytest.raises(ConfigError, match="already holds checkpoints; pass --resume"):
         Trainer(cfg, tmp_path, dataset_factory=synthetic)
+
+
+def test_a_new_run_starts_from_the_weights_of_init_from(tmp_path):
+    first = Trainer(config("schedule.max_steps=2", "schedule.stage2_step=null"), tmp_path / "a",
+                    dataset_factory=synthetic).train()
+    source = load_checkpoint(first.export).state_dict()
+    grown_cfg = config("schedule.max_steps=2", "schedule.stage2_step=null", "model.head=mask_map",
+                       f"checkpoint.init_from={first.export}")
+    grown = Trainer(grown_cfg, tmp_path / "b", dataset_factory=synthetic)
+    state = grown.generator.state_dict()
+    assert all(torch.equal(state[name], tensor) for name, tensor in source.items())
+    assert not state["mask_fc.weight"].any()
+    assert "freshly initialized: mask_fc.bias, mask_fc.weight" in (tmp_path / "b" / "train.log").read_text()
+    grown.train()
+    # resuming takes the run's own weights: init_from is not read again
+    moved = torch.load(step_checkpoints(tmp_path / "b")[-1][1], weights_only=True)["generator"]
+    again = Trainer(grown_cfg, tmp_path / "b", resume=True, dataset_factory=synthetic).generator.state_dict()
+    assert all(torch.equal(again[name], tensor) for name, tensor in moved.items())
+    assert not torch.equal(again["post_fc.weight"], source["post_fc.weight"])

@@ -114,6 +114,7 @@ def oracle_forward(state: dict[str, torch.Tensor], cfg: UFormerConfig, wave: tor
     x = torch.stack([part for ch in range(c) for part in (spec[:, ch].real, spec[:, ch].imag)], 1)[..., :-1]
     depth = len(cfg.channels)
     x = torch.cat([x, x.new_zeros(b, 2 * c, -frames % 2**depth, x.shape[-1])], 2)
+    mixture = torch.complex(x[:, 0::2], x[:, 1::2])
 
     def block(p: str, h: torch.Tensor) -> torch.Tensor:
         def bn_act(name: str, v: torch.Tensor) -> torch.Tensor:
@@ -169,11 +170,14 @@ def oracle_forward(state: dict[str, torch.Tensor], cfg: UFormerConfig, wave: tor
             x.shape[0], w.shape[1], 2 * x.shape[2], 2 * x.shape[3]
         )
         x = block(f"decoder_block{k}", torch.cat([up, skips[depth - k]], 1))
-    x = (
-        torch.einsum("oc,bctf->botf", sd["post_fc.weight"][:, :, 0, 0], x)
-        + sd["post_fc.bias"][None, :, None, None]
-    )
-    out = torch.complex(x[:, 0::2], x[:, 1::2])[:, :, :frames]
+    def conv1x1(name: str) -> torch.Tensor:
+        y = torch.einsum("oc,bctf->botf", sd[f"{name}.weight"][:, :, 0, 0], x) + sd[f"{name}.bias"][None, :, None, None]
+        return torch.complex(y[:, 0::2], y[:, 1::2])
+
+    out = conv1x1("post_fc")
+    if "mask_fc.weight" in sd:  # head "mask_map": a complex mask on the mixture spectrum, plus the mapping
+        out = out + conv1x1("mask_fc") * mixture
+    out = out[:, :, :frames]
     out = torch.cat([out, out.new_zeros(*out.shape[:-1], 1)], -1)
     wav = torch.istft(
         out.transpose(2, 3).reshape(b * cfg.out_channels, cfg.n_fft // 2 + 1, frames),
@@ -274,6 +278,39 @@ def test_rope_tables_built_under_inference_mode_still_train():
     assert grad is not None and float(grad.abs().sum()) > 0
 
 
+def test_mask_map_head_matches_independent_computation():
+    model = tiny_model(seed=6, head="mask_map")  # every weight random, the mask layer's too
+    wave = torch.from_numpy(np.random.default_rng(6).standard_normal((2, 2, 3000)).astype(np.float32) * 0.3)
+    with torch.inference_mode():
+        out = model(wave)
+    assert rel_error(out, oracle_forward(model.state_dict(), model.config, wave)) < 1e-4
+
+
+def test_a_fresh_mask_map_head_computes_what_the_map_model_did():
+    plain = tiny_model(seed=7)
+    grown = UFormer(UFormerConfig(**TINY, head="mask_map")).eval()
+    missing = grown.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    assert sorted(missing) == ["mask_fc.bias", "mask_fc.weight"]
+    wave = torch.from_numpy(np.random.default_rng(7).standard_normal((1, 2, 3000)).astype(np.float32))
+    with torch.inference_mode():
+        assert torch.equal(grown(wave), plain(wave))
+
+
+def test_a_unit_mask_passes_the_mixture_through():
+    model = UFormer(UFormerConfig(**TINY, head="mask_map")).eval()
+    with torch.no_grad():
+        for layer in (model.post_fc, model.mask_fc):
+            layer.weight.zero_()
+            layer.bias.zero_()
+        model.mask_fc.bias[0::2] = 1.0  # real part 1, imaginary 0, for each channel
+    t = np.arange(4000) / TINY["sample_rate"]
+    wave = np.stack([np.sin(2 * np.pi * 440 * t), 0.5 * np.sin(2 * np.pi * 1000 * t)]).astype(np.float32)
+    with torch.inference_mode():
+        out = model(torch.from_numpy(wave)[None])[0].numpy()
+    error_db = 20 * np.log10(np.linalg.norm(out - wave) / np.linalg.norm(wave))
+    assert error_db < -60  # exact but for float rounding (no energy at the dropped Nyquist bin)
+
+
 def test_config_round_trip_and_validation():
     model = tiny_model()
     clone = UFormer.from_config(model.get_config())
@@ -285,6 +322,12 @@ def test_config_round_trip_and_validation():
         UFormerConfig(n_fft=2000)
     with pytest.raises(ConfigError, match="unknown field 'n_layers'"):
         UFormerConfig.from_dict({"n_layers": 3})
+    with pytest.raises(ConfigError, match="head: 'mask' is not one of map, mask_map"):
+        UFormerConfig(head="mask")
+    with pytest.raises(ConfigError, match="in_channels .2. must equal out_channels .1."):
+        UFormerConfig(head="mask_map", out_channels=1)
+    grown = tiny_model(head="mask_map")
+    assert UFormer.from_config(grown.get_config()).config.head == "mask_map"
 
 
 def test_bad_input_shape_is_reported():

@@ -74,6 +74,28 @@ def load_checkpoint(
     return model.to(torch_device).eval()
 
 
+def init_weights(model: torch.nn.Module, path: str | os.PathLike) -> list[str]:
+    """Copy the weights of any checkpoint :func:`load_checkpoint` reads into ``model``.
+
+    For fine-tuning and for growing a model: parameters the checkpoint lacks (a
+    conditional model's class embeddings, a ``mask_map`` head) keep ``model``'s
+    own initialization, and their names are returned. A parameter the model lacks
+    or one of another shape is a :class:`CheckpointError`.
+    """
+    source = load_checkpoint(path).state_dict()
+    own = model.state_dict()
+    extra = sorted(set(source) - set(own))
+    if extra:
+        raise CheckpointError(f"{path}: weights the model does not have: {', '.join(extra[:5])}")
+    for name, tensor in source.items():
+        if tensor.shape != own[name].shape:
+            raise CheckpointError(
+                f"{path}: {name} has shape {tuple(tensor.shape)}, the model's is {tuple(own[name].shape)}"
+            )
+    missing = model.load_state_dict(source, strict=False).missing_keys
+    return sorted(missing)
+
+
 def _is_training_state(state: dict[str, Any]) -> bool:
     return {"format", "generator", "config", "step"} <= set(state)
 

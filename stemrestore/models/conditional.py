@@ -192,7 +192,7 @@ class ConditionalUFormer(UFormer):
         for k in range(depth):
             x = getattr(self, f"decoder_block{k + 1}")(x, skips[depth - 1 - k])
             x = self.film_decoder[k](x, cond)
-        return self.post_fc(x)
+        return x
 
 
 def is_conditional(model: nn.Module) -> bool:

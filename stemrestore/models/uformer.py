@@ -22,6 +22,7 @@ from stemrestore.models.layers import DecoderBlock, EncoderBlock, TransformerBlo
 from stemrestore.models.stft import STFT
 
 ARCHITECTURE = "uformer"
+HEADS = ("map", "mask_map")
 
 
 @dataclass
@@ -37,6 +38,9 @@ class UFormerConfig:
     n_fft: int = 2048
     hop: int = 441
     sample_rate: int = 44100
+    #: output head: "map" (the paper: the network's output is the target spectrum) or
+    #: "mask_map" (a complex mask on the mixture spectrum plus that mapping, see UFormer)
+    head: str = "map"
 
     def __post_init__(self) -> None:
         self.channels = tuple(int(c) for c in self.channels)
@@ -64,6 +68,13 @@ class UFormerConfig:
         if self.n_embd % self.n_head or (self.n_embd // self.n_head) % 2:
             raise ConfigError(
                 f"UFormerConfig.n_head: n_embd ({self.n_embd}) / n_head ({self.n_head}) must be an even integer"
+            )
+        if self.head not in HEADS:
+            raise ConfigError(f"UFormerConfig.head: '{self.head}' is not one of {', '.join(HEADS)}")
+        if self.head == "mask_map" and self.in_channels != self.out_channels:
+            raise ConfigError(
+                f"UFormerConfig.head: 'mask_map' masks the input, so in_channels ({self.in_channels}) "
+                f"must equal out_channels ({self.out_channels})"
             )
         if (self.n_fft // 2) % self.downsample or self.n_fft % 2:
             raise ConfigError(
@@ -96,8 +107,13 @@ class UFormerConfig:
 class UFormer(nn.Module):
     """Restores a waveform: ``forward((batch, in_channels, samples)) -> (batch, out_channels, samples)``.
 
-    The network maps the mixture's complex spectrogram directly to the target's
-    (no mask). ``meta`` holds what a checkpoint knows about the model (target
+    With ``head="map"`` (the paper) the network maps the mixture's complex
+    spectrogram directly to the target's. ``head="mask_map"`` adds a second 1x1
+    output layer whose two channels per audio channel are a complex mask ``M``:
+    the estimate is ``M * X + Y`` (``X`` the mixture spectrum, ``Y`` the mapping).
+    A near-clean input then needs no re-synthesis, only a mask near 1; the mask
+    layer starts at zero, so a "map" model's weights load into a "mask_map"
+    model unchanged and start out computing exactly what they did. ``meta`` holds what a checkpoint knows about the model (target
     class, sample rate, training summary); ``config`` serialises the architecture.
     """
 
@@ -128,6 +144,10 @@ class UFormer(nn.Module):
         self.t_blocks = nn.ModuleList(make() for _ in range(config.n_layer))
         self.f_blocks = nn.ModuleList(make() for _ in range(config.n_layer))
         self.post_fc = nn.Conv2d(widths[0], 2 * config.out_channels, 1)
+        if config.head == "mask_map":
+            self.mask_fc = nn.Conv2d(widths[0], 2 * config.out_channels, 1)
+            nn.init.zeros_(self.mask_fc.weight)
+            nn.init.zeros_(self.mask_fc.bias)
         self.use_channels_last(True)
 
     def use_channels_last(self, enabled: bool = True) -> UFormer:
@@ -166,13 +186,16 @@ class UFormer(nn.Module):
         x = F.pad(x[..., :-1], (0, 0, 0, pad_t))  # Nyquist bin dropped, frames padded
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        x = self._unet(x)
-        x = x.float().unflatten(1, (self.config.out_channels, 2)).permute(0, 1, 3, 4, 2)
-        out_spec = torch.view_as_complex(x.contiguous())[:, :, :frames]
+        features = self._unet(x)
+        out_spec = _as_complex(self.post_fc(features))
+        if self.config.head == "mask_map":
+            out_spec = out_spec + _as_complex(self.mask_fc(features)) * _as_complex(x)
+        out_spec = out_spec[:, :, :frames]
         out_spec = F.pad(out_spec, (0, 1))  # Nyquist bin back, as zero
         return self.stft.inverse(out_spec, wave.shape[-1])[..., :length]
 
     def _unet(self, x: torch.Tensor) -> torch.Tensor:
+        """Encoder, bottleneck and decoder: the features the output layers read."""
         depth = len(self.config.channels)
         skips = []
         for i in range(depth):
@@ -181,7 +204,7 @@ class UFormer(nn.Module):
         x = self._bottleneck(x)
         for k in range(depth):
             x = getattr(self, f"decoder_block{k + 1}")(x, skips[depth - 1 - k])
-        return self.post_fc(x)
+        return x
 
     def _bottleneck(self, x: torch.Tensor) -> torch.Tensor:
         batch, dim, frames, bins = x.shape
@@ -194,6 +217,12 @@ class UFormer(nn.Module):
             x = f_block(x, f_rope)
             x = x.view(batch, frames, bins, dim).transpose(1, 2).reshape(batch * bins, frames, dim)
         return x.view(batch, bins, frames, dim).permute(0, 3, 2, 1)
+
+
+def _as_complex(x: torch.Tensor) -> torch.Tensor:
+    """``(b, 2c, t, f)`` real with (real, imag) channel pairs -> ``(b, c, t, f)`` complex64."""
+    x = x.float().unflatten(1, (x.shape[1] // 2, 2)).permute(0, 1, 3, 4, 2)
+    return torch.view_as_complex(x.contiguous())
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -180,6 +180,8 @@ class CheckpointConfig:
     every: int = 1000  #: steps between checkpoints (one is also written at the end)
     keep_last: int = 3  #: step checkpoints kept; ``best.pt`` is kept besides
     best_metric: str = "si_sdr"  #: validation metric that picks ``best.pt`` (higher is better)
+    #: checkpoint whose weights a new run starts from (fine-tuning); ignored when resuming
+    init_from: str | None = None
 
     def __post_init__(self) -> None:
         _require(self, "checkpoint", ("every", "keep_last"), integer=True)

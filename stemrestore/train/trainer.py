@@ -20,6 +20,7 @@ from torch import nn
 
 from stemrestore.config import save_yaml, to_dict
 from stemrestore.errors import ConfigError, StemRestoreError
+from stemrestore.models.checkpoint import init_weights
 from stemrestore.train import checkpointing as ckpt
 from stemrestore.train import distributed as dist
 from stemrestore.train.config import TrainConfig
@@ -80,6 +81,9 @@ class Trainer:
             raise ConfigError(
                 f"{self.run_dir}: already holds checkpoints; pass --resume to continue it or choose another --out"
             )
+        kept = None
+        if resumed is None and config.checkpoint.init_from:
+            kept = init_weights(self.generator, config.checkpoint.init_from)
         self.dataset = dataset_factory(config)
         self.monitor = Monitor(self.run_dir, config, self.step, self.ctx.is_main)
         if self.ctx.is_main:
@@ -87,6 +91,9 @@ class Trainer:
             save_yaml(config, self.run_dir / CONFIG_FILE)
             if resumed:
                 self.monitor.message(f"resumed from {resumed} at step {self.step}")
+            elif kept is not None:
+                fresh = f" (freshly initialized: {', '.join(kept)})" if kept else ""
+                self.monitor.message(f"weights from {config.checkpoint.init_from}{fresh}")
         self.val_pairs = load_validation_set(config) if self.ctx.is_main else []
 
     @property
