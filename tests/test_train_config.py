@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from stemrestore.cli import main
+from stemrestore.degrade import DegradationProtocol
 from stemrestore.errors import ConfigError
 from stemrestore.models import UFormer, count_parameters
 from stemrestore.train import build_config, load_config
@@ -53,6 +54,14 @@ def test_tiny_config_is_small_enough_for_a_cpu():
     assert count_parameters(UFormer(cfg.model)) < 200_000
     assert cfg.data.segment_seconds <= 2.0 and cfg.data.batch_size <= 4
     assert cfg.schedule.stage2_step < cfg.schedule.max_steps
+
+
+def test_the_demo_recipe_configs_load_as_documented():
+    cfg = load_config(CONFIGS / "demo" / "vocals.yaml", ["model.head=mask_map"])  # phase 6's model
+    assert cfg.model.head == "mask_map" and cfg.validation.testset == "data/valset_voc"
+    protocol = DegradationProtocol.from_yaml(CONFIGS / "demo" / "train_protocol.yaml")
+    assert protocol.config.target.max_attenuation_db == 20.0
+    assert protocol.config.snr_db == DegradationProtocol().config.snr_db  # everything else the paper's
 
 
 @pytest.mark.parametrize(

@@ -193,7 +193,9 @@ def test_a_new_run_starts_from_the_weights_of_init_from(tmp_path):
     assert all(torch.equal(state[name], tensor) for name, tensor in source.items())
     assert not state["mask_fc.weight"].any()
     assert "freshly initialized: mask_fc.bias, mask_fc.weight" in (tmp_path / "b" / "train.log").read_text()
-    grown.train()
+    result = grown.train()
+    for loaded in (load_checkpoint(result.export), load_checkpoint(result.checkpoint)):
+        assert loaded.meta["training"]["init_from"] == str(first.export)
     # resuming takes the run's own weights: init_from is not read again
     moved = torch.load(step_checkpoints(tmp_path / "b")[-1][1], weights_only=True)["generator"]
     again = Trainer(grown_cfg, tmp_path / "b", resume=True, dataset_factory=synthetic).generator.state_dict()

@@ -113,12 +113,11 @@ def _load_training_state(path: Path, state: dict[str, Any]) -> UFormer:
     except (KeyError, TypeError, RuntimeError, ConfigError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path}: training checkpoint without a usable generator ({first})") from None
-    model.meta.update(
-        target=target,
-        training={"steps": int(state["step"]), "stage2_step": config["schedule"].get("stage2_step"),
-                  "best": state.get("best"), "source": "training checkpoint", "file": path.name},
-        format_version=None,
-    )
+    training = {"steps": int(state["step"]), "stage2_step": config["schedule"].get("stage2_step"),
+                "best": state.get("best"), "source": "training checkpoint", "file": path.name}
+    if config.get("checkpoint", {}).get("init_from"):  # the steps above came on top of that checkpoint's
+        training["init_from"] = config["checkpoint"]["init_from"]
+    model.meta.update(target=target, training=training, format_version=None)
     return model.eval()
 
 

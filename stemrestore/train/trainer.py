@@ -256,6 +256,8 @@ class Trainer:
             "best": self.best,
             "run_dir": str(self.run_dir),
         }
+        if self.config.checkpoint.init_from:  # the steps above came on top of that checkpoint's
+            training["init_from"] = self.config.checkpoint.init_from
         target = validate_class(self.config.data.target)
         path = self.run_dir / "export" / name / ("conditional" if is_conditional(self.generator) else target)
         return save_checkpoint(self.generator, path, target=target, training=training)
