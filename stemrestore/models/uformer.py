@@ -113,8 +113,10 @@ class UFormer(nn.Module):
     the estimate is ``M * X + Y`` (``X`` the mixture spectrum, ``Y`` the mapping).
     A near-clean input then needs no re-synthesis, only a mask near 1; the mask
     layer starts at zero, so a "map" model's weights load into a "mask_map"
-    model unchanged and start out computing exactly what they did. ``meta`` holds what a checkpoint knows about the model (target
-    class, sample rate, training summary); ``config`` serialises the architecture.
+    model unchanged and start out computing exactly what they did.
+
+    ``meta`` holds what a checkpoint knows about the model (target class, sample
+    rate, training summary); ``config`` serialises the architecture.
     """
 
     #: Name stored in checkpoints, and the config class that rebuilds the model;
