@@ -82,18 +82,8 @@ def init_weights(model: torch.nn.Module, path: str | os.PathLike) -> list[str]:
     own initialization, and their names are returned. A parameter the model lacks
     or one of another shape is a :class:`CheckpointError`.
     """
-    source = load_checkpoint(path).state_dict()
-    own = model.state_dict()
-    extra = sorted(set(source) - set(own))
-    if extra:
-        raise CheckpointError(f"{path}: weights the model does not have: {', '.join(extra[:5])}")
-    for name, tensor in source.items():
-        if tensor.shape != own[name].shape:
-            raise CheckpointError(
-                f"{path}: {name} has shape {tuple(tensor.shape)}, the model's is {tuple(own[name].shape)}"
-            )
-    missing = model.load_state_dict(source, strict=False).missing_keys
-    return sorted(missing)
+    weights = check_state_dict(model, load_checkpoint(path).state_dict(), path, allow_missing=True)
+    return sorted(model.load_state_dict(weights, strict=False).missing_keys)
 
 
 def _is_training_state(state: dict[str, Any]) -> bool:

@@ -42,12 +42,13 @@ def target_from_filename(path: str | Path) -> str:
 
 
 def check_state_dict(
-    model: UFormer, state: Mapping[str, object], source: str | Path
+    model: UFormer, state: Mapping[str, object], source: str | Path, *, allow_missing: bool = False
 ) -> dict[str, torch.Tensor]:
     """Validate ``state`` against ``model`` key by key; return it without the rope tables.
 
     Raises a one-line :class:`CheckpointError` naming ``source`` and the first
-    problem: an unexpected key, a shape mismatch, then a missing key.
+    problem: an unexpected key, a shape mismatch, then (unless ``allow_missing``,
+    for a model grown from a smaller one) a missing key.
     """
     expected = model.state_dict()
     head_dim = model.config.head_dim
@@ -69,7 +70,7 @@ def check_state_dict(
             )
         weights[key] = value
     missing = [key for key in expected if key not in weights]
-    if missing:
+    if missing and not allow_missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise CheckpointError(f"{source}: missing key '{missing[0]}'{more}")
     return weights

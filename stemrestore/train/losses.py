@@ -88,5 +88,6 @@ def generator_loss(
     reconstruction: torch.Tensor, adversarial: torch.Tensor, feature: torch.Tensor, lambda_gen: float,
     lambda_feat: float,
 ) -> torch.Tensor:
-    """Stage-2 generator objective: reconstruction (L1, plus any SI-SDR / log-mel terms) + lambda_gen * L_gen + lambda_feat * L_feat."""
+    """Stage-2 generator objective: ``reconstruction + lambda_gen * L_gen + lambda_feat * L_feat``,
+    where ``reconstruction`` is the L1 term plus any SI-SDR / log-mel terms."""
     return reconstruction + lambda_gen * adversarial + lambda_feat * feature
