@@ -86,6 +86,16 @@ def init_weights(model: torch.nn.Module, path: str | os.PathLike) -> list[str]:
     return sorted(model.load_state_dict(weights, strict=False).missing_keys)
 
 
+def training_summary(
+    steps: int, stage2_step: int | None, best: dict[str, Any] | None, init_from: str | None, **where: str
+) -> dict[str, Any]:
+    """The ``training`` record of an exported checkpoint's JSON; ``where`` names the run or file."""
+    training: dict[str, Any] = {"steps": steps, "stage2_step": stage2_step, "best": best, **where}
+    if init_from:  # the steps above came on top of that checkpoint's
+        training["init_from"] = init_from
+    return training
+
+
 def _is_training_state(state: dict[str, Any]) -> bool:
     return {"format", "generator", "config", "step"} <= set(state)
 
@@ -103,10 +113,10 @@ def _load_training_state(path: Path, state: dict[str, Any]) -> UFormer:
     except (KeyError, TypeError, RuntimeError, ConfigError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path}: training checkpoint without a usable generator ({first})") from None
-    training = {"steps": int(state["step"]), "stage2_step": config["schedule"].get("stage2_step"),
-                "best": state.get("best"), "source": "training checkpoint", "file": path.name}
-    if config.get("checkpoint", {}).get("init_from"):  # the steps above came on top of that checkpoint's
-        training["init_from"] = config["checkpoint"]["init_from"]
+    training = training_summary(
+        int(state["step"]), config["schedule"].get("stage2_step"), state.get("best"),
+        config.get("checkpoint", {}).get("init_from"), source="training checkpoint", file=path.name,
+    )
     model.meta.update(target=target, training=training, format_version=None)
     return model.eval()
 

@@ -20,7 +20,7 @@ from torch import nn
 
 from stemrestore.config import save_yaml, to_dict
 from stemrestore.errors import ConfigError, StemRestoreError
-from stemrestore.models.checkpoint import init_weights
+from stemrestore.models.checkpoint import init_weights, training_summary
 from stemrestore.train import checkpointing as ckpt
 from stemrestore.train import distributed as dist
 from stemrestore.train.config import TrainConfig
@@ -250,14 +250,10 @@ class Trainer:
         from stemrestore.models import is_conditional, save_checkpoint
         from stemrestore.taxonomy import validate_class
 
-        training = {
-            "steps": self.step,
-            "stage2_step": self.config.schedule.stage2_step,
-            "best": self.best,
-            "run_dir": str(self.run_dir),
-        }
-        if self.config.checkpoint.init_from:  # the steps above came on top of that checkpoint's
-            training["init_from"] = self.config.checkpoint.init_from
+        training = training_summary(
+            self.step, self.config.schedule.stage2_step, self.best, self.config.checkpoint.init_from,
+            run_dir=str(self.run_dir),
+        )
         target = validate_class(self.config.data.target)
         path = self.run_dir / "export" / name / ("conditional" if is_conditional(self.generator) else target)
         return save_checkpoint(self.generator, path, target=target, training=training)
