@@ -260,3 +260,22 @@ def test_init_weights_grows_a_model_and_names_what_stays_fresh(tmp_path):
         init_weights(tiny_model(), tmp_path / "grown.safetensors")
     with pytest.raises(CheckpointError, match=r"'encoder_block3\.\S+' has shape \(16,\), the model expects \(32,\)"):
         init_weights(tiny_model(channels=(4, 8, 32, 32), n_embd=32), tmp_path / "plain.safetensors")
+
+
+def test_init_weights_grows_a_deeper_model_that_starts_out_computing_the_same(tmp_path):
+    shallow = tiny_model(seed=4)
+    save_checkpoint(shallow, tmp_path / "shallow", target="Voc")
+    deeper = tiny_model(seed=5, n_layer=shallow.config.n_layer + 1).eval()
+    fresh = init_weights(deeper, tmp_path / "shallow.safetensors")
+    new = shallow.config.n_layer
+    assert fresh and all(name.startswith((f"t_blocks.{new}.", f"f_blocks.{new}.")) for name in fresh)
+    for blocks in (deeper.t_blocks, deeper.f_blocks):
+        assert not blocks[new].att.c_proj.weight.any() and not blocks[new].mlp.c_proj.weight.any()
+        assert blocks[new].att.c_attn.weight.std() > 0  # the rest keeps its random start, to learn from
+    x = torch.randn(1, 2, 4096, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(deeper(x), shallow(x), rtol=0, atol=1e-6)
+    # trained a step, the new block's output layer leaves zero: it gets a gradient
+    deeper.train()
+    deeper(x).pow(2).mean().backward()
+    assert deeper.t_blocks[new].mlp.c_proj.weight.grad.abs().max() > 0

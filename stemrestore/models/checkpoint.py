@@ -25,6 +25,7 @@ from stemrestore.fileio import atomic_path, write_atomic
 from stemrestore.models.conditional import ARCHITECTURE as CONDITIONAL_ARCHITECTURE
 from stemrestore.models.conditional import ConditionalUFormer, select_target
 from stemrestore.models.device import resolve_device
+from stemrestore.models.layers import TransformerBlock
 from stemrestore.models.release import check_state_dict, load_release, read_release
 from stemrestore.models.uformer import ARCHITECTURE, UFormer
 from stemrestore.taxonomy import validate_class
@@ -78,12 +79,20 @@ def init_weights(model: torch.nn.Module, path: str | os.PathLike) -> list[str]:
     """Copy the weights of any checkpoint :func:`load_checkpoint` reads into ``model``.
 
     For fine-tuning and for growing a model: parameters the checkpoint lacks (a
-    conditional model's class embeddings, a ``mask_map`` head) keep ``model``'s
-    own initialization, and their names are returned. A parameter the model lacks
-    or one of another shape is a :class:`CheckpointError`.
+    conditional model's class embeddings, a ``mask_map`` head, transformer blocks
+    beyond its ``n_layer``) keep ``model``'s own initialization, and their names
+    are returned. Whole transformer blocks the checkpoint lacks start as identity
+    maps (:meth:`TransformerBlock.start_as_identity`), so a deeper model starts
+    out computing what the checkpoint did. A parameter the model lacks or one of
+    another shape is a :class:`CheckpointError`.
     """
     weights = check_state_dict(model, load_checkpoint(path).state_dict(), path, allow_missing=True)
-    return sorted(model.load_state_dict(weights, strict=False).missing_keys)
+    missing = set(model.load_state_dict(weights, strict=False).missing_keys)
+    for prefix, module in model.named_modules():
+        names = {f"{prefix}.{name}" for name, _ in module.named_parameters()}
+        if isinstance(module, TransformerBlock) and names <= missing:
+            module.start_as_identity()
+    return sorted(missing)
 
 
 def training_summary(

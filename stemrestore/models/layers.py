@@ -132,3 +132,14 @@ class TransformerBlock(nn.Module):
     def forward(self, x: torch.Tensor, rope: torch.Tensor) -> torch.Tensor:
         x = x + self.att(self.att_norm(x), rope)
         return x + self.mlp(self.ffn_norm(x))
+
+    def start_as_identity(self) -> None:
+        """Zero both residual branches' output layers, so the block passes its input through.
+
+        Gradients still reach those layers (their inputs are not zero), so the
+        block learns from there; a block added to a trained model this way leaves
+        the model computing what it did.
+        """
+        with torch.no_grad():
+            self.att.c_proj.weight.zero_()
+            self.mlp.c_proj.weight.zero_()
