@@ -275,7 +275,7 @@ def test_init_weights_grows_a_deeper_model_that_starts_out_computing_the_same(tm
     x = torch.randn(1, 2, 4096, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         torch.testing.assert_close(deeper(x), shallow(x), rtol=0, atol=1e-6)
-    # trained a step, the new block's output layer leaves zero: it gets a gradient
+    # the new block's zeroed output layer still gets a gradient, so training moves it off zero
     deeper.train()
     deeper(x).pow(2).mean().backward()
     assert deeper.t_blocks[new].mlp.c_proj.weight.grad.abs().max() > 0

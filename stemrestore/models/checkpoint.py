@@ -89,8 +89,7 @@ def init_weights(model: torch.nn.Module, path: str | os.PathLike) -> list[str]:
     weights = check_state_dict(model, load_checkpoint(path).state_dict(), path, allow_missing=True)
     missing = set(model.load_state_dict(weights, strict=False).missing_keys)
     for prefix, module in model.named_modules():
-        names = {f"{prefix}.{name}" for name, _ in module.named_parameters()}
-        if isinstance(module, TransformerBlock) and names <= missing:
+        if isinstance(module, TransformerBlock) and {f"{prefix}.{n}" for n, _ in module.named_parameters()} <= missing:
             module.start_as_identity()
     return sorted(missing)
 
