@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from stemrestore.audio import save_audio
 from stemrestore.errors import ConfigError
 from stemrestore.metrics import si_sdr
 from stemrestore.models import UFormer, load_checkpoint
+from stemrestore.models.checkpoint import describe_origin, origin_of
 from stemrestore.train import Trainer, TrainingError, load_config
 from stemrestore.train.checkpointing import BEST, checkpoint_dir, load_state, step_checkpoints
 from stemrestore.train.data import SyntheticPairs
@@ -182,6 +184,17 @@ def test_keeps_the_last_k_checkpoints_and_refuses_to_overwrite_a_run(tmp_path):
         Trainer(cfg, tmp_path, dataset_factory=synthetic)
 
 
+def test_the_origin_of_a_run_names_the_weights_file_it_read(tmp_path):
+    exported = Trainer(config("schedule.max_steps=1", "schedule.stage2_step=null"), tmp_path,
+                       dataset_factory=synthetic).train().export
+    digest = hashlib.sha256(exported.read_bytes()).hexdigest()
+    for given in (exported, exported.with_suffix(".json"), exported.with_suffix(""), exported.parent):
+        assert describe_origin(given) == {"path": str(given), "sha256": digest}
+    # a training state written before the hash was recorded names only the path
+    assert origin_of({"config": {"checkpoint": {"init_from": "a.pt"}}}) == {"path": "a.pt"}
+    assert origin_of({"config": {"checkpoint": {"init_from": None}}}) is None
+
+
 def test_a_new_run_starts_from_the_weights_of_init_from(tmp_path):
     first = Trainer(config("schedule.max_steps=2", "schedule.stage2_step=null"), tmp_path / "a",
                     dataset_factory=synthetic).train()
@@ -194,10 +207,15 @@ def test_a_new_run_starts_from_the_weights_of_init_from(tmp_path):
     assert not state["mask_fc.weight"].any()
     assert "freshly initialized: mask_fc.bias, mask_fc.weight" in (tmp_path / "b" / "train.log").read_text()
     result = grown.train()
+    origin = {"path": str(first.export), "sha256": hashlib.sha256(first.export.read_bytes()).hexdigest()}
     for loaded in (load_checkpoint(result.export), load_checkpoint(result.checkpoint)):
-        assert loaded.meta["training"]["init_from"] == str(first.export)
+        assert loaded.meta["training"]["init_from"] == origin
+    # overwriting the source in place leaves the record naming the weights the run started from
+    first.export.write_bytes(first.export.read_bytes()[:-1] + b" ")
+    again = Trainer(grown_cfg, tmp_path / "b", resume=True, dataset_factory=synthetic)
+    assert again.origin == origin
     # resuming takes the run's own weights: init_from is not read again
     moved = torch.load(step_checkpoints(tmp_path / "b")[-1][1], weights_only=True)["generator"]
-    again = Trainer(grown_cfg, tmp_path / "b", resume=True, dataset_factory=synthetic).generator.state_dict()
+    again = again.generator.state_dict()
     assert all(torch.equal(again[name], tensor) for name, tensor in moved.items())
     assert not torch.equal(again["post_fc.weight"], source["post_fc.weight"])

@@ -9,6 +9,7 @@ files. Every problem is a one-line :class:`CheckpointError` naming the file.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -94,14 +95,43 @@ def init_weights(model: torch.nn.Module, path: str | os.PathLike) -> list[str]:
     return sorted(missing)
 
 
+def describe_origin(path: str | os.PathLike) -> dict[str, str]:
+    """What a run grown from ``path`` records: the path as given and the SHA-256 of its weights file.
+
+    The path alone stops naming the weights once the file is overwritten in
+    place (``convert --overwrite`` onto the checkpoint a run was grown from), so
+    the hash of the bytes actually read travels with it.
+    """
+    weights = Path(path)
+    if weights.suffix.lower() not in RELEASE_SUFFIXES:
+        weights = _find_pair(weights)[0]
+    digest = hashlib.sha256()
+    with weights.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"path": str(path), "sha256": digest.hexdigest()}
+
+
 def training_summary(
-    steps: int, stage2_step: int | None, best: dict[str, Any] | None, init_from: str | None, **where: str
+    steps: int, stage2_step: int | None, best: dict[str, Any] | None, init_from: dict[str, str] | None,
+    **where: str,
 ) -> dict[str, Any]:
-    """The ``training`` record of an exported checkpoint's JSON; ``where`` names the run or file."""
+    """The ``training`` record of an exported checkpoint's JSON; ``where`` names the run or file.
+
+    ``init_from`` is the :func:`describe_origin` of the checkpoint the run started from.
+    """
     training: dict[str, Any] = {"steps": steps, "stage2_step": stage2_step, "best": best, **where}
     if init_from:  # the steps above came on top of that checkpoint's
         training["init_from"] = init_from
     return training
+
+
+def origin_of(state: dict[str, Any]) -> dict[str, str] | None:
+    """The ``init_from`` a training state records; states written before the hash was kept name only the path."""
+    if state.get("init_from"):
+        return state["init_from"]
+    path = state["config"].get("checkpoint", {}).get("init_from")
+    return {"path": path} if path else None
 
 
 def _is_training_state(state: dict[str, Any]) -> bool:
@@ -123,7 +153,7 @@ def _load_training_state(path: Path, state: dict[str, Any]) -> UFormer:
         raise CheckpointError(f"{path}: training checkpoint without a usable generator ({first})") from None
     training = training_summary(
         int(state["step"]), config["schedule"].get("stage2_step"), state.get("best"),
-        config.get("checkpoint", {}).get("init_from"), source="training checkpoint", file=path.name,
+        origin_of(state), source="training checkpoint", file=path.name,
     )
     model.meta.update(target=target, training=training, format_version=None)
     return model.eval()

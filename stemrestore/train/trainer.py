@@ -20,7 +20,10 @@ from torch import nn
 
 from stemrestore.config import save_yaml, to_dict
 from stemrestore.errors import ConfigError, StemRestoreError
-from stemrestore.models.checkpoint import init_weights, training_summary
+from stemrestore.models.checkpoint import describe_origin, init_weights, origin_of, training_summary
+from stemrestore.models.checkpoint import save_checkpoint as export_checkpoint  # Trainer has its own save_checkpoint
+from stemrestore.models.conditional import is_conditional
+from stemrestore.taxonomy import validate_class
 from stemrestore.train import checkpointing as ckpt
 from stemrestore.train import distributed as dist
 from stemrestore.train.config import TrainConfig
@@ -74,6 +77,7 @@ class Trainer:
         self.step = 0
         self.position = Position()
         self.best: dict[str, Any] | None = None
+        self.origin: dict[str, str] | None = None  #: describe_origin() of checkpoint.init_from
         self.last_checkpoint: Path | None = None
         self.nonfinite = 0
         resumed = self._resume() if resume else None
@@ -84,6 +88,7 @@ class Trainer:
         kept = None
         if resumed is None and config.checkpoint.init_from:
             kept = init_weights(self.generator, config.checkpoint.init_from)
+            self.origin = describe_origin(config.checkpoint.init_from)
         self.dataset = dataset_factory(config)
         self.monitor = Monitor(self.run_dir, config, self.step, self.ctx.is_main)
         if self.ctx.is_main:
@@ -116,6 +121,7 @@ class Trainer:
             "rng": ckpt.rng_state(),
             "config": to_dict(self.config),
             "best": self.best,
+            "init_from": self.origin,
         }
 
     def load_state_dict(self, state: dict[str, Any], source: str = "checkpoint") -> None:
@@ -128,6 +134,7 @@ class Trainer:
         self.step = int(state["step"])
         self.position = Position(int(state["position"]["epoch"]), int(state["position"]["offset"]))
         self.best = state["best"]
+        self.origin = origin_of(state)
         ckpt.restore_rng(state["rng"])
 
     def _resume(self) -> Path | None:
@@ -247,13 +254,9 @@ class Trainer:
 
         A conditional generator restores any class, so its files are ``conditional.*``.
         """
-        from stemrestore.models import is_conditional, save_checkpoint
-        from stemrestore.taxonomy import validate_class
-
         training = training_summary(
-            self.step, self.config.schedule.stage2_step, self.best, self.config.checkpoint.init_from,
-            run_dir=str(self.run_dir),
+            self.step, self.config.schedule.stage2_step, self.best, self.origin, run_dir=str(self.run_dir),
         )
         target = validate_class(self.config.data.target)
         path = self.run_dir / "export" / name / ("conditional" if is_conditional(self.generator) else target)
-        return save_checkpoint(self.generator, path, target=target, training=training)
+        return export_checkpoint(self.generator, path, target=target, training=training)
