@@ -11,7 +11,7 @@ from stemrestore.cli import build_parser, main
 
 EXPECTED = {
     "degrade", "synth", "index", "split", "analyze", "make-testset", "train", "restore",
-    "evaluate", "score", "convert", "demo", "serve",
+    "evaluate", "score", "convert", "average", "demo", "serve",
 }
 
 

@@ -1,5 +1,6 @@
 """Restoration models: the U-Former, its conditional variant, its STFT front end and its checkpoints."""
 
+from stemrestore.models.averaging import average_checkpoints
 from stemrestore.models.checkpoint import (
     FORMAT_VERSION,
     convert_checkpoint,
@@ -22,6 +23,7 @@ __all__ = [
     "STFT",
     "UFormer",
     "UFormerConfig",
+    "average_checkpoints",
     "convert_checkpoint",
     "count_parameters",
     "default_checkpoint",

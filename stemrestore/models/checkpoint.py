@@ -200,7 +200,15 @@ def convert_checkpoint(
 ) -> Path:
     """Convert any loadable checkpoint (typically a released ``.pth``) into the project's format."""
     source, out = Path(source), Path(out)
-    base = out / source.stem if out.is_dir() else _strip_suffix(out)
+    base = writable_pair_name(out / source.stem if out.is_dir() else out, overwrite=overwrite)
+    model = load_checkpoint(source, "cpu", target=target)
+    training = dict(model.meta.get("training") or {})
+    return save_checkpoint(model, base, target=model.meta["target"], training=training)
+
+
+def writable_pair_name(out: str | os.PathLike, *, overwrite: bool) -> Path:
+    """The NAME of the pair to write at ``out`` (a suffix dropped); an existing pair is an error unless ``overwrite``."""
+    base = _strip_suffix(Path(out))
     existing = [
         p
         for p in (base.with_name(base.name + ".safetensors"), base.with_name(base.name + ".json"))
@@ -208,9 +216,7 @@ def convert_checkpoint(
     ]
     if existing and not overwrite:
         raise CheckpointError(f"{existing[0]}: already exists (pass --overwrite to replace it)")
-    model = load_checkpoint(source, "cpu", target=target)
-    training = dict(model.meta.get("training") or {})
-    return save_checkpoint(model, base, target=model.meta["target"], training=training)
+    return base
 
 
 def read_checkpoint_meta(path: str | os.PathLike) -> dict[str, Any]:
