@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +33,17 @@ def test_help_of_each_command(command, capsys):
         main([command, "--help"])
     assert info.value.code == 0
     assert command in capsys.readouterr().out
+
+
+def test_every_command_line_of_the_readme_tour_parses():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    tour = readme.split("## A tour of the command line")[1].split("```bash")[1].split("```")[0]
+    lines = [line.split("#")[0] for line in tour.splitlines() if line.startswith("stemrestore ")]
+    assert {shlex.split(line)[1] for line in lines} >= EXPECTED
+    parser = build_parser()
+    for line in lines:
+        args = parser.parse_args(shlex.split(line)[1:])  # an unknown option exits with status 2
+        assert args.command == shlex.split(line)[1]
 
 
 def test_no_command_prints_help(capsys):
