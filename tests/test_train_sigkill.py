@@ -88,7 +88,8 @@ def start(script: Path, run_dir: Path, mode: str) -> subprocess.Popen:
     )
 
 
-def wait_for(condition, proc: subprocess.Popen, timeout: float = 90.0) -> None:
+def wait_for(condition, proc: subprocess.Popen, timeout: float = 300.0) -> None:
+    # Generous: a child starting torch on cores a training run holds took more than 90 s here once.
     deadline = time.monotonic() + timeout
     while not condition():
         if proc.poll() is not None:
