@@ -40,7 +40,8 @@ def test_the_average_holds_the_mean_of_every_weight_and_the_last_counter(tmp_pat
     assert n_float > 10
     assert int(averaged["encoder_block1.conv_block.bn1.num_batches_tracked"]) == 300
     # the seeds differ, so the mean is really a new set of weights
-    assert not torch.equal(averaged["encoder_block1.conv_block.conv1.weight"], states[0]["encoder_block1.conv_block.conv1.weight"])
+    conv = "encoder_block1.conv_block.conv1.weight"
+    assert not torch.equal(averaged[conv], states[0][conv])
 
 
 def test_the_record_names_each_source_by_path_hash_and_step(tmp_path):

@@ -3,9 +3,10 @@
 Averaging the last checkpoints of one run (as fairseq's ``average_checkpoints`` and
 stochastic weight averaging do) lands nearer the centre of the region the optimiser
 was circling than any single step, and can score a little better at no cost at
-inference time (docs/training.md has what it measured on the demo model). It only makes sense for checkpoints of one run (or runs from a
-common start): the average of two independently trained networks is not a network
-that computes anything useful, and nothing here can tell the two cases apart.
+inference time (docs/training.md has what it measured on the demo model). It only
+makes sense for checkpoints of one run (or runs from a common start): the average of
+two independently trained networks is not a network that computes anything useful,
+and nothing here can tell the two cases apart.
 """
 
 from __future__ import annotations
