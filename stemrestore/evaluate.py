@@ -165,6 +165,9 @@ class EvalConfig:
     silence_db: float = -60.0  #: segments whose reference RMS is below this (dBFS) are skipped
     rank_metric: str = "mel_ssim"  #: picks the best / median / worst examples for plots
     plots: bool = True
+    #: estimator the others are compared with segment by segment; None: the identity
+    #: baseline when it is scored, otherwise the first estimator
+    paired_against: str | None = None
 
     def __post_init__(self) -> None:
         if not self.segment_seconds > 0:
@@ -234,6 +237,7 @@ def evaluate(
         raise ConfigError(f"evaluate: estimator names must be unique, got {', '.join(names)}")
     if not pairs:
         raise ConfigError("evaluate: the test set has no pairs")
+    reference = paired_reference(names, config.paired_against)  # a misspelt name fails now, not after scoring
     out_dir = Path(out_dir)
     try:  # before hours of scoring, not after
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -248,6 +252,8 @@ def evaluate(
         except StemRestoreError as exc:
             raise type(exc)(f"pair {pair.id}: {exc}") from None
     summary = _summary(rows, names, skipped, len(pairs), config)
+    if len(names) > 1:
+        summary["paired"] = paired_differences(rows, reference, names)
     write_atomic(out_dir / "per_example.csv", _csv_text(rows).encode())
     write_atomic(out_dir / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
     write_atomic(out_dir / "table.md", table_markdown(summary).encode())
@@ -301,6 +307,39 @@ def _summary(
     return result
 
 
+def paired_reference(names: Sequence[str], requested: str | None) -> str:
+    """The estimator the others are paired against: ``requested``, else identity, else the first."""
+    if requested is not None:
+        if requested not in names:
+            raise ConfigError(f"paired_against: '{requested}' is not a scored estimator ({', '.join(names)})")
+        return requested
+    return "identity" if "identity" in names else names[0]
+
+
+def paired_differences(rows: list[dict[str, Any]], reference: str, names: Sequence[str]) -> dict[str, Any]:
+    """Per-segment differences ``estimator - reference`` for every other estimator and metric.
+
+    Two models scored on the same segments share most of their variance (the hard
+    examples are hard for both), so the CI of the paired difference is far
+    narrower than the two rows' CIs suggest; ``better`` counts the segments where
+    the estimator scores higher.
+    """
+    by_key = {name: {(r["id"], r["segment"]): r for r in rows if r["estimator"] == name} for name in names}
+    base = by_key[reference]
+    result: dict[str, Any] = {"against": reference, "estimators": {}}
+    for name in names:
+        if name == reference:
+            continue
+        common = [key for key in by_key[name] if key in base]
+        result["estimators"][name] = {}
+        for metric in METRIC_KEYS:
+            delta = [by_key[name][key][metric] - base[key][metric] for key in common]
+            stat = summarize(delta)
+            stat["better"] = sum(d > 0 for d in delta)
+            result["estimators"][name][metric] = stat
+    return result
+
+
 def table_markdown(summary: dict[str, Any]) -> str:
     """Table-1 style Markdown: one row per estimator, ``mean ± ci`` per metric, and n."""
     digits = {"mel_ssim": 4}
@@ -315,6 +354,26 @@ def table_markdown(summary: dict[str, Any]) -> str:
         cells.append(str(entry["segments"]))
         lines.append("| " + " | ".join(cells) + " |")
     caption = "Mean ± 95 % confidence interval (1.96·std/√n) over n scored segments."
+    text = "\n".join(lines) + "\n\n" + caption + "\n"
+    if "paired" in summary:
+        text += "\n" + _paired_table(summary["paired"], digits)
+    return text
+
+
+def _paired_table(paired: dict[str, Any], digits: dict[str, int]) -> str:
+    header = ["model", *(f"Δ {m.label}" for m in METRICS), "n"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, metrics in paired["estimators"].items():
+        cells = [name]
+        for key in METRIC_KEYS:
+            stat = metrics[key]
+            d = digits.get(key, 2)
+            cells.append("—" if stat["mean"] is None else
+                         f"{stat['mean']:+.{d}f} ± {stat['ci95']:.{d}f} ({stat['better']}/{stat['n']})")
+        cells.append(str(next(iter(metrics.values()))["n"]))
+        lines.append("| " + " | ".join(cells) + " |")
+    caption = (f"Paired against {paired['against']}: per segment, the model's score minus "
+               f"{paired['against']}'s; mean ± 95 % CI (k/n: segments where the model scores higher).")
     return "\n".join(lines) + "\n\n" + caption + "\n"
 
 

@@ -129,6 +129,55 @@ def test_table_has_one_row_per_estimator(testset, tmp_path):
     assert body[2][1] == "1.0000 ± 0.0000" and body[2][4] == "3 |"
 
 
+def _halfway(pairs: list[Pair]) -> Estimator:
+    """A test double halfway between the mixture and the target: better than identity everywhere."""
+    oracle = _oracle(pairs)
+    return Estimator("halfway", lambda audio, sr: 0.5 * (audio + oracle.fn(audio, sr)))
+
+
+def test_paired_differences_against_identity_match_the_rows(testset, tmp_path):
+    pairs = load_pairs(testset)
+    out = tmp_path / "out"
+    summary = evaluate(pairs, [Estimator("half", lambda a, sr: 0.5 * a), identity(), _halfway(pairs)], out,
+                       EvalConfig(plots=False), progress=False)
+    paired = summary["paired"]
+    assert paired["against"] == "identity" and set(paired["estimators"]) == {"half", "halfway"}
+    rows = _rows(out)
+    for name in ("half", "halfway"):
+        for key in ("mel_ssim", "si_sdr", "multi_mel_snr"):
+            mine = {r["id"]: float(r[key]) for r in rows if r["estimator"] == name}
+            base = {r["id"]: float(r[key]) for r in rows if r["estimator"] == "identity"}
+            delta = [mine[i] - base[i] for i in sorted(base)]
+            stat = paired["estimators"][name][key]
+            assert stat["mean"] == pytest.approx(sum(delta) / 3, abs=1e-9)
+            assert stat["ci95"] == pytest.approx(confidence_interval(delta), abs=1e-9)
+            assert stat["n"] == 3 and stat["better"] == sum(d > 0 for d in delta)
+    # Halfway to the target is better on every segment by every metric; a gain changes no SI-SDR.
+    assert all(paired["estimators"]["halfway"][k]["better"] == 3 for k in ("mel_ssim", "si_sdr", "multi_mel_snr"))
+    assert paired["estimators"]["halfway"]["si_sdr"]["mean"] > 3.0
+    assert abs(paired["estimators"]["half"]["si_sdr"]["mean"]) < 1e-3
+    table = (out / "table.md").read_text()
+    stat = paired["estimators"]["halfway"]["si_sdr"]
+    assert "| halfway | " in table.split("Paired against identity")[0].split("Mean ±")[1]
+    assert f"+{stat['mean']:.2f} ± {stat['ci95']:.2f} (3/3)" in table
+
+
+def test_paired_reference_defaults_to_the_first_row_and_can_be_named(testset, tmp_path):
+    pairs = load_pairs(testset)[:1]
+    half, halfway = Estimator("half", lambda a, sr: 0.5 * a), _halfway(load_pairs(testset))
+    summary = evaluate(pairs, [half, halfway], tmp_path / "a", EvalConfig(plots=False), progress=False)
+    assert summary["paired"]["against"] == "half" and list(summary["paired"]["estimators"]) == ["halfway"]
+    named = EvalConfig(plots=False, paired_against="halfway")
+    summary = evaluate(pairs, [identity(), half, halfway], tmp_path / "b", named, progress=False)
+    assert summary["paired"]["against"] == "halfway"
+    assert summary["paired"]["estimators"]["identity"]["si_sdr"]["better"] == 0
+    assert "paired" not in evaluate(pairs, [half], tmp_path / "c", EvalConfig(plots=False), progress=False)
+    with pytest.raises(StemRestoreError, match=r"paired_against: 'nope' is not a scored estimator \(half, halfway\)"):
+        evaluate(pairs, [half, halfway], tmp_path / "d", EvalConfig(plots=False, paired_against="nope"),
+                 progress=False)
+    assert not (tmp_path / "d" / "summary.json").exists()
+
+
 def test_plots_are_png_files(testset, tmp_path):
     pairs = load_pairs(testset)
     evaluate(pairs, [identity(), _oracle(pairs)], tmp_path / "out", progress=False)
@@ -261,6 +310,10 @@ def test_cli_evaluate_baseline_and_checkpoints(testset, tmp_path, monkeypatch, c
 def test_cli_evaluate_user_errors(testset, tmp_path, capsys):
     assert main(["evaluate", "--testset", str(testset), "--out", str(tmp_path / "o")]) == 2
     assert "--checkpoint or --baseline" in capsys.readouterr().err
+    assert main(["evaluate", "--testset", str(testset), "--baseline", "identity", "--paired-against", "model",
+                 "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["stemrestore evaluate: error: paired_against: 'model' is not a scored estimator (identity)"]
     assert main(["evaluate", "--testset", str(tmp_path / "nothing"), "--baseline", "identity"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("stemrestore evaluate: error:")

@@ -32,6 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="skip segments whose target RMS is below this dBFS level (default: -60)")
     p.add_argument("--rank-metric", default="mel_ssim", choices=("mel_ssim", "si_sdr", "multi_mel_snr"),
                    help="metric that picks the best/median/worst examples for plots (default: mel_ssim)")
+    p.add_argument("--paired-against", metavar="NAME",
+                   help="table row the others are compared with per segment (default: identity when "
+                        "scored, else the first row)")
     p.add_argument("--limit", type=int, help="score only the first N pairs")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
 
@@ -61,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         silence_db=args.silence_db,
         rank_metric=args.rank_metric,
         plots=not args.no_plots,
+        paired_against=args.paired_against,
     )
     pairs = load_pairs(args.testset)[: args.limit]
     estimators = [identity() for _ in dict.fromkeys(args.baseline)]
