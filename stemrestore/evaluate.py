@@ -341,40 +341,40 @@ def paired_differences(rows: list[dict[str, Any]], reference: str, names: Sequen
 
 
 def table_markdown(summary: dict[str, Any]) -> str:
-    """Table-1 style Markdown: one row per estimator, ``mean ± ci`` per metric, and n."""
-    digits = {"mel_ssim": 4}
-    header = ["model", *(m.label for m in METRICS), "n"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for name, entry in summary["estimators"].items():
-        cells = [name]
-        for key in METRIC_KEYS:
-            stat = entry["metrics"][key]
-            d = digits.get(key, 2)
-            cells.append("—" if stat["mean"] is None else f"{stat['mean']:.{d}f} ± {stat['ci95']:.{d}f}")
-        cells.append(str(entry["segments"]))
-        lines.append("| " + " | ".join(cells) + " |")
-    caption = "Mean ± 95 % confidence interval (1.96·std/√n) over n scored segments."
-    text = "\n".join(lines) + "\n\n" + caption + "\n"
+    """Table-1 style Markdown: one row per estimator, ``mean ± ci`` per metric, and n.
+
+    With two or more estimators a second table follows: the paired differences
+    against the reference row (:func:`paired_differences`).
+    """
+    body = [(name, entry["metrics"], entry["segments"]) for name, entry in summary["estimators"].items()]
+    text = _markdown_table([m.label for m in METRICS], body, signed=False) + (
+        "\n\nMean ± 95 % confidence interval (1.96·std/√n) over n scored segments.\n")
     if "paired" in summary:
-        text += "\n" + _paired_table(summary["paired"], digits)
+        against = summary["paired"]["against"]
+        body = [(name, metrics, metrics[METRIC_KEYS[0]]["n"])
+                for name, metrics in summary["paired"]["estimators"].items()]
+        text += "\n" + _markdown_table([f"Δ {m.label}" for m in METRICS], body, signed=True) + (
+            f"\n\nPaired against {against}: per segment, the model's score minus {against}'s; "
+            "mean ± 95 % CI (k/n: segments where the model scores higher).\n")
     return text
 
 
-def _paired_table(paired: dict[str, Any], digits: dict[str, int]) -> str:
-    header = ["model", *(f"Δ {m.label}" for m in METRICS), "n"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for name, metrics in paired["estimators"].items():
+def _markdown_table(labels: list[str], body: list[tuple[str, dict[str, Any], int]], signed: bool) -> str:
+    """Rows of ``mean ± ci`` cells; ``signed`` rows are differences and also show ``(better/n)``."""
+    digits = {"mel_ssim": 4}
+    lines = ["| " + " | ".join(["model", *labels, "n"]) + " |", "|" + "---|" * (len(labels) + 2)]
+    for name, metrics, n in body:
         cells = [name]
         for key in METRIC_KEYS:
-            stat = metrics[key]
-            d = digits.get(key, 2)
-            cells.append("—" if stat["mean"] is None else
-                         f"{stat['mean']:+.{d}f} ± {stat['ci95']:.{d}f} ({stat['better']}/{stat['n']})")
-        cells.append(str(next(iter(metrics.values()))["n"]))
-        lines.append("| " + " | ".join(cells) + " |")
-    caption = (f"Paired against {paired['against']}: per segment, the model's score minus "
-               f"{paired['against']}'s; mean ± 95 % CI (k/n: segments where the model scores higher).")
-    return "\n".join(lines) + "\n\n" + caption + "\n"
+            stat, d = metrics[key], digits.get(key, 2)
+            if stat["mean"] is None:
+                cells.append("—")
+            elif signed:
+                cells.append(f"{stat['mean']:+.{d}f} ± {stat['ci95']:.{d}f} ({stat['better']}/{stat['n']})")
+            else:
+                cells.append(f"{stat['mean']:.{d}f} ± {stat['ci95']:.{d}f}")
+        lines.append("| " + " | ".join([*cells, str(n)]) + " |")
+    return "\n".join(lines)
 
 
 def _csv_text(rows: list[dict[str, Any]]) -> str:
