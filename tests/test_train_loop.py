@@ -205,7 +205,7 @@ def test_a_new_run_starts_from_the_weights_of_init_from(tmp_path):
     state = grown.generator.state_dict()
     assert all(torch.equal(state[name], tensor) for name, tensor in source.items())
     assert not state["mask_fc.weight"].any()
-    assert "freshly initialized: mask_fc.bias, mask_fc.weight" in (tmp_path / "b" / "train.log").read_text()
+    assert "new or widened: mask_fc.bias, mask_fc.weight" in (tmp_path / "b" / "train.log").read_text()
     result = grown.train()
     origin = {"path": str(first.export), "sha256": hashlib.sha256(first.export.read_bytes()).hexdigest()}
     for loaded in (load_checkpoint(result.export), load_checkpoint(result.checkpoint)):

@@ -26,6 +26,7 @@ from stemrestore.fileio import atomic_path, write_atomic
 from stemrestore.models.conditional import ARCHITECTURE as CONDITIONAL_ARCHITECTURE
 from stemrestore.models.conditional import ConditionalUFormer, select_target
 from stemrestore.models.device import resolve_device
+from stemrestore.models.growth import can_widen, widen_state
 from stemrestore.models.layers import TransformerBlock
 from stemrestore.models.release import check_state_dict, load_release, read_release
 from stemrestore.models.uformer import ARCHITECTURE, UFormer
@@ -84,15 +85,21 @@ def init_weights(model: torch.nn.Module, path: str | os.PathLike) -> list[str]:
     beyond its ``n_layer``) keep ``model``'s own initialization, and their names
     are returned. Whole transformer blocks the checkpoint lacks start as identity
     maps (:meth:`TransformerBlock.start_as_identity`), so a deeper model starts
-    out computing what the checkpoint did. A parameter the model lacks or one of
-    another shape is a :class:`CheckpointError`.
+    out computing what the checkpoint did. A plain U-Former with wider conv
+    channels than the checkpoint's gets its weights in the old channels and
+    zeros from new channels into old ones (:mod:`stemrestore.models.growth`), so
+    it too starts out computing the same; the widened tensors' names are
+    returned as well. Any other parameter the model lacks or one of another
+    shape is a :class:`CheckpointError`.
     """
-    weights = check_state_dict(model, load_checkpoint(path).state_dict(), path, allow_missing=True)
+    source = load_checkpoint(path)
+    state, widened = widen_state(source, model, path) if can_widen(source, model) else (source.state_dict(), [])
+    weights = check_state_dict(model, state, path, allow_missing=True)
     missing = set(model.load_state_dict(weights, strict=False).missing_keys)
     for prefix, module in model.named_modules():
         if isinstance(module, TransformerBlock) and {f"{prefix}.{n}" for n, _ in module.named_parameters()} <= missing:
             module.start_as_identity()
-    return sorted(missing)
+    return sorted(missing | set(widened))
 
 
 def describe_origin(path: str | os.PathLike) -> dict[str, str]:

@@ -97,7 +97,7 @@ class Trainer:
             if resumed:
                 self.monitor.message(f"resumed from {resumed} at step {self.step}")
             elif kept is not None:
-                fresh = f" (freshly initialized: {', '.join(kept)})" if kept else ""
+                fresh = f" (new or widened: {', '.join(kept)})" if kept else ""
                 self.monitor.message(f"weights from {config.checkpoint.init_from}{fresh}")
         self.val_pairs = load_validation_set(config) if self.ctx.is_main else []
 
