@@ -254,12 +254,13 @@ def test_init_weights_grows_a_model_and_names_what_stays_fresh(tmp_path):
     for name, tensor in plain.state_dict().items():
         assert torch.equal(grown.state_dict()[name], tensor), name
     assert not grown.mask_fc.weight.detach().any()  # kept its own (zero) initialization
-    # the other way round the checkpoint has a weight the model lacks; another width is a shape error
+    # the other way round the checkpoint has a weight the model lacks; another channel count is a shape
+    # error (wider conv widths are growth: test_growth.py)
     save_checkpoint(grown, tmp_path / "grown", target="Voc")
     with pytest.raises(CheckpointError, match="unexpected key 'mask_fc.weight' .not part of this U-Former."):
         init_weights(tiny_model(), tmp_path / "grown.safetensors")
-    with pytest.raises(CheckpointError, match=r"'encoder_block3\.\S+' has shape \(16,\), the model expects \(32,\)"):
-        init_weights(tiny_model(channels=(4, 8, 32, 32), n_embd=32), tmp_path / "plain.safetensors")
+    with pytest.raises(CheckpointError, match=r"'encoder_block1\.\S+' has shape \(4,\), the model expects \(2,\)"):
+        init_weights(tiny_model(in_channels=1, out_channels=1), tmp_path / "plain.safetensors")
 
 
 def test_init_weights_grows_a_deeper_model_that_starts_out_computing_the_same(tmp_path):
