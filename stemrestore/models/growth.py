@@ -18,6 +18,7 @@ features there would change what the old ones compute.
 from __future__ import annotations
 
 import os
+
 import torch
 
 from stemrestore.errors import CheckpointError
