@@ -73,23 +73,28 @@ def _check_compatible(old: UFormer, new: UFormer, source: str | os.PathLike) -> 
 
 
 def _channel_maps(old: UFormer, new: UFormer) -> dict[str, Maps]:
-    """Where each conv-path module's old input and output channels sit in the wider model."""
-    narrow, wide = old.config.channels, new.config.channels
-    depth = len(narrow)
+    """Where each conv-path module's old input and output channels sit in the wider model.
+
+    The counts are read from the narrow model's own layers, so the layout rules stay
+    in :class:`UFormer` alone.
+    """
     first = torch.arange
-    ins = (2 * old.config.in_channels,) + tuple(narrow[:-1])
     maps: dict[str, Maps] = {}
-    for i in range(depth):
-        maps[f"encoder_block{i + 1}.conv_block"] = (first(ins[i]), first(narrow[i]))
-    for k in range(depth):
-        c_in, c_in_wide = narrow[depth - 1 - k], wide[depth - 1 - k]
-        c_out = narrow[max(depth - 2 - k, 0)]
-        maps[f"decoder_block{k + 1}.upsample"] = (first(c_in), first(c_in))
+    for i in range(len(old.config.channels)):
+        block = old.get_submodule(f"encoder_block{i + 1}.conv_block")
+        maps[f"encoder_block{i + 1}.conv_block"] = (first(block.bn1.num_features), first(block.conv1.out_channels))
+    for k in range(len(old.config.channels)):
+        prefix = f"decoder_block{k + 1}"
+        c_in = old.get_submodule(f"{prefix}.upsample").in_channels
+        c_in_wide = new.get_submodule(f"{prefix}.upsample").in_channels
+        maps[f"{prefix}.upsample"] = (first(c_in), first(c_in))
         # The block reads cat(upsampled, skip): the skip's channels start after the upsampled ones.
-        maps[f"decoder_block{k + 1}.conv_block"] = (torch.cat((first(c_in), c_in_wide + first(c_in))), first(c_out))
-    heads = ("post_fc", "mask_fc") if hasattr(new, "mask_fc") else ("post_fc",)
-    for head in heads:
-        maps[head] = (first(narrow[0]), first(2 * old.config.out_channels))
+        c_out = old.get_submodule(f"{prefix}.conv_block").conv1.out_channels
+        maps[f"{prefix}.conv_block"] = (torch.cat((first(c_in), c_in_wide + first(c_in))), first(c_out))
+    for head in ("post_fc", "mask_fc"):
+        if hasattr(new, head) and hasattr(old, head):
+            layer = old.get_submodule(head)
+            maps[head] = (first(layer.in_channels), first(layer.out_channels))
     return maps
 
 
@@ -98,26 +103,28 @@ def _layout(
     old: dict[str, torch.Tensor], fresh: dict[str, torch.Tensor], source: str | os.PathLike,
 ) -> dict[str, torch.Tensor]:
     """The wide tensors of one module (a ConvBlock, a conv or a transposed conv)."""
-    if isinstance(module, ConvBlock):
-        parts = {"bn1": (None, in_map), "conv1": (in_map, out_map), "bn2": (None, out_map),
-                 "conv2": (out_map, out_map), "shortcut": (in_map, out_map)}
-        result: dict[str, torch.Tensor] = {}
-        for part, (i_map, o_map) in parts.items():
-            if getattr(module, part) is None:
-                if f"{prefix}.{part}.weight" in old:
-                    raise CheckpointError(
-                        f"{source}: cannot widen {prefix}: its width change would drop the shortcut it has"
-                    )
-                continue
-            if f"{prefix}.{part}.weight" not in old:  # a shortcut the narrow block did not need: identity
-                eye = torch.eye(len(o_map)).view(len(o_map), len(o_map), 1, 1)
-                old = {**old, f"{prefix}.{part}.weight": eye, f"{prefix}.{part}.bias": torch.zeros(len(o_map))}
-            keys = [k for k in fresh if k.startswith(f"{prefix}.{part}.")]
-            result.update({k: _place(fresh[k], old[k], i_map, o_map) for k in keys if k in old})
-        return result
-    transposed = isinstance(module, torch.nn.ConvTranspose2d)
-    keys = [k for k in fresh if k.startswith(f"{prefix}.")]
-    return {k: _place(fresh[k], old[k], in_map, out_map, transposed) for k in keys if k in old}
+    if not isinstance(module, ConvBlock):
+        transposed = isinstance(module, torch.nn.ConvTranspose2d)
+        keys = [k for k in fresh if k.startswith(f"{prefix}.")]
+        return {k: _place(fresh[k], old[k], in_map, out_map, transposed) for k in keys if k in old}
+    parts = {"bn1": (None, in_map), "conv1": (in_map, out_map), "bn2": (None, out_map),
+             "conv2": (out_map, out_map), "shortcut": (in_map, out_map)}
+    result: dict[str, torch.Tensor] = {}
+    for part, (i_map, o_map) in parts.items():
+        name = f"{prefix}.{part}"
+        if getattr(module, part) is None:
+            if f"{name}.weight" in old:
+                raise CheckpointError(
+                    f"{source}: cannot widen {prefix}: its width change would drop the shortcut it has"
+                )
+            continue
+        if f"{name}.weight" in old:
+            narrow = {k: old[k] for k in fresh if k.startswith(f"{name}.") and k in old}
+        else:  # a shortcut the narrow block did not need: the identity on the old channels
+            eye = torch.eye(len(o_map)).view(len(o_map), len(o_map), 1, 1)
+            narrow = {f"{name}.weight": eye, f"{name}.bias": torch.zeros(len(o_map))}
+        result.update({k: _place(fresh[k], tensor, i_map, o_map) for k, tensor in narrow.items()})
+    return result
 
 
 def _place(
