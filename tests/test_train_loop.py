@@ -18,6 +18,7 @@ from stemrestore.models.checkpoint import describe_origin, origin_of
 from stemrestore.train import Trainer, TrainingError, load_config
 from stemrestore.train.checkpointing import BEST, checkpoint_dir, load_state, step_checkpoints
 from stemrestore.train.data import SyntheticPairs
+from stemrestore.train.trainer import _name_list
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny.yaml"
 FAST = [
@@ -193,6 +194,12 @@ def test_the_origin_of_a_run_names_the_weights_file_it_read(tmp_path):
     # a training state written before the hash was recorded names only the path
     assert origin_of({"config": {"checkpoint": {"init_from": "a.pt"}}}) == {"path": "a.pt"}
     assert origin_of({"config": {"checkpoint": {"init_from": None}}}) is None
+
+
+def test_the_log_names_at_most_eight_fresh_tensors():
+    names = [f"block{i}.weight" for i in range(11)]
+    assert _name_list(names[:2]) == "block0.weight, block1.weight"
+    assert _name_list(names) == ", ".join(names[:8]) + " and 3 more"
 
 
 def test_a_new_run_starts_from_the_weights_of_init_from(tmp_path):

@@ -97,7 +97,7 @@ class Trainer:
             if resumed:
                 self.monitor.message(f"resumed from {resumed} at step {self.step}")
             elif kept is not None:
-                fresh = f" (new or widened: {', '.join(kept)})" if kept else ""
+                fresh = f" (new or widened: {_name_list(kept)})" if kept else ""
                 self.monitor.message(f"weights from {config.checkpoint.init_from}{fresh}")
         self.val_pairs = load_validation_set(config) if self.ctx.is_main else []
 
@@ -260,3 +260,10 @@ class Trainer:
         target = validate_class(self.config.data.target)
         path = self.run_dir / "export" / name / ("conditional" if is_conditional(self.generator) else target)
         return export_checkpoint(self.generator, path, target=target, training=training)
+
+
+def _name_list(names: list[str], limit: int = 8) -> str:
+    """``names`` for a log line: a widened model changes dozens of tensors, so only the first few are named."""
+    if len(names) <= limit:
+        return ", ".join(names)
+    return f"{', '.join(names[:limit])} and {len(names) - limit} more"
