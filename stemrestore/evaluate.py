@@ -142,17 +142,23 @@ def identity() -> Estimator:
 
 
 def restorer_estimator(
-    checkpoint: str | os.PathLike, device: str = "cpu", name: str | None = None, shifts: int = 1
+    checkpoint: str | os.PathLike,
+    device: str = "cpu",
+    name: str | None = None,
+    shifts: int = 1,
+    chunk_seconds: float = 10.0,
+    overlap: float = 0.25,
 ) -> Estimator:
     """A trained model as an estimator, named after its checkpoint file unless ``name``.
 
-    ``shifts`` > 1 averages time-shifted passes (:class:`~stemrestore.restore.Restorer`).
+    ``shifts``, ``chunk_seconds`` and ``overlap`` are :class:`~stemrestore.restore.Restorer`'s
+    (time-shifted passes averaged; the model window and its cross-fade).
 
     A conditional checkpoint restores each pair's class (the pair's ``class`` field).
     """
     from stemrestore.restore import Restorer  # heavy (torch); only when a model is scored
 
-    restorer = Restorer(checkpoint, device=device, shifts=shifts)
+    restorer = Restorer(checkpoint, device=device, shifts=shifts, chunk_seconds=chunk_seconds, overlap=overlap)
     for_class = (lambda cls: restorer.with_target(cls).restore) if restorer.conditional else None
     return Estimator(name or Path(checkpoint).stem, restorer.restore, restorer.sample_rate, for_class)
 

@@ -26,6 +26,7 @@ from stemrestore.evaluate import (
     summarize,
 )
 from stemrestore.metrics import MAX_RATIO, si_sdr
+from stemrestore.models import default_checkpoint
 
 SR = 22050
 SECONDS = 1.0
@@ -291,16 +292,17 @@ def test_other_sample_rates_are_resampled_for_the_model_and_scored_at_the_refere
 def test_cli_evaluate_baseline_and_checkpoints(testset, tmp_path, monkeypatch, capsys):
     made = []
 
-    def fake_restorer(checkpoint, device="cpu", name=None, shifts=1):
-        made.append((Path(checkpoint).name, device, shifts))
+    def fake_restorer(checkpoint, device="cpu", name=None, shifts=1, chunk_seconds=10.0, overlap=0.25):
+        made.append((Path(checkpoint).name, device, shifts, chunk_seconds, overlap))
         return Estimator(name, lambda audio, sr: 0.9 * audio)
 
     monkeypatch.setattr(ev, "restorer_estimator", fake_restorer)
     out = tmp_path / "out"
     code = main(["evaluate", "--testset", str(testset), "--baseline", "identity", "--checkpoint", "a/model.ckpt",
-                 "--checkpoint", "b/model.ckpt", "--device", "cpu", "--shifts", "2", "--out", str(out), "--no-plots"])
+                 "--checkpoint", "b/model.ckpt", "--device", "cpu", "--shifts", "2", "--chunk-seconds", "4",
+                 "--overlap", "0.5", "--out", str(out), "--no-plots"])
     assert code == 0
-    assert made == [("model.ckpt", "cpu", 2), ("model.ckpt", "cpu", 2)]
+    assert made == [("model.ckpt", "cpu", 2, 4.0, 0.5), ("model.ckpt", "cpu", 2, 4.0, 0.5)]
     names = [line.split(" | ")[0].lstrip("| ") for line in (out / "table.md").read_text().splitlines()[2:5]]
     assert names == ["identity", "model", "b/model"]
     assert "| identity |" in capsys.readouterr().out
@@ -317,6 +319,12 @@ def test_cli_evaluate_user_errors(testset, tmp_path, capsys):
     assert main(["evaluate", "--testset", str(tmp_path / "nothing"), "--baseline", "identity"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("stemrestore evaluate: error:")
+    # the window options reach the Restorer, which refuses a chunk shorter than one STFT window
+    assert main(["evaluate", "--testset", str(testset), "--checkpoint", str(default_checkpoint()),
+                 "--chunk-seconds", "0.001", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "chunk_seconds must be at least" in err[0]
+    assert not (tmp_path / "o").exists()
 
 
 def test_a_bad_estimate_names_the_pair(testset, tmp_path):

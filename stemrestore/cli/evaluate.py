@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from stemrestore.cli.restore import add_window_arguments
+
 NAME = "evaluate"
 HELP = "score checkpoints and baselines on a test set: per-example CSV, summary, table, plots"
 
@@ -24,8 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="evaluation", help="output folder (default: ./evaluation)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
                    help="torch device for models (default: auto = cuda, then mps, then cpu)")
-    p.add_argument("--shifts", type=int, default=1,
-                   help="time-shifted passes averaged per model (test-time augmentation; default 1)")
+    add_window_arguments(p)
     p.add_argument("--segment-seconds", type=float, default=10.0,
                    help="score segments of this length; shorter pairs are scored whole (default: 10, as the paper)")
     p.add_argument("--silence-db", type=float, default=-60.0,
@@ -71,7 +72,10 @@ def run(args: argparse.Namespace) -> int:
     taken = {e.name for e in estimators}
     for checkpoint in args.checkpoint:
         name = _unique_name(checkpoint, taken)
-        estimators.append(restorer_estimator(checkpoint, device=args.device, name=name, shifts=args.shifts))
+        estimators.append(restorer_estimator(
+            checkpoint, device=args.device, name=name, shifts=args.shifts,
+            chunk_seconds=args.chunk_seconds, overlap=args.overlap,
+        ))
     summary = evaluate(pairs, estimators, args.out, config)
     print(table_markdown(summary), end="")
     written = "per_example.csv, summary.json, table.md" + ("" if args.no_plots else ", plots/")

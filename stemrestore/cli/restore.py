@@ -23,6 +23,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="class to restore: any class for a conditional checkpoint (e.g. Gtr_EG, or a group such as Gtr); "
         "the class of a paper .pth whose file name does not tell it",
     )
+    add_window_arguments(parser)
+    parser.add_argument("--batch-size", type=int, help="chunks per model call (default 1 on CPU, 4 on GPU)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    parser.add_argument("--half", action="store_true", help="float16 inference (GPU only)")
+    parser.add_argument(
+        "--format", default="wav", choices=("wav", "flac"), help="output format (default wav)"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
+
+def add_window_arguments(parser: argparse.ArgumentParser) -> None:
+    """How a model is run over a song (:class:`~stemrestore.restore.Restorer`); shared with ``evaluate``."""
     parser.add_argument(
         "--chunk-seconds", type=float, default=10.0, help="model window in seconds (default 10)"
     )
@@ -32,17 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.25,
         help="fraction of a chunk cross-faded with the next (0-0.5, default 0.25)",
     )
-    parser.add_argument("--batch-size", type=int, help="chunks per model call (default 1 on CPU, 4 on GPU)")
     parser.add_argument(
         "--shifts", type=int, default=1,
         help="average this many time-shifted passes (test-time augmentation as demucs' --shifts; default 1)",
     )
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
-    parser.add_argument("--half", action="store_true", help="float16 inference (GPU only)")
-    parser.add_argument(
-        "--format", default="wav", choices=("wav", "flac"), help="output format (default wav)"
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
 
 def run(args: argparse.Namespace) -> int:
