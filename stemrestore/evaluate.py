@@ -142,23 +142,18 @@ def identity() -> Estimator:
 
 
 def restorer_estimator(
-    checkpoint: str | os.PathLike,
-    device: str = "cpu",
-    name: str | None = None,
-    shifts: int = 1,
-    chunk_seconds: float = 10.0,
-    overlap: float = 0.25,
+    checkpoint: str | os.PathLike, device: str = "cpu", name: str | None = None, **options: Any
 ) -> Estimator:
     """A trained model as an estimator, named after its checkpoint file unless ``name``.
 
-    ``shifts``, ``chunk_seconds`` and ``overlap`` are :class:`~stemrestore.restore.Restorer`'s
-    (time-shifted passes averaged; the model window and its cross-fade).
+    ``options`` are :class:`~stemrestore.restore.Restorer`'s keywords (``chunk_seconds``,
+    ``overlap``, ``shifts``, ``tta``, ...), so a model is scored as ``restore`` runs it.
 
     A conditional checkpoint restores each pair's class (the pair's ``class`` field).
     """
     from stemrestore.restore import Restorer  # heavy (torch); only when a model is scored
 
-    restorer = Restorer(checkpoint, device=device, shifts=shifts, chunk_seconds=chunk_seconds, overlap=overlap)
+    restorer = Restorer(checkpoint, device=device, **options)
     for_class = (lambda cls: restorer.with_target(cls).restore) if restorer.conditional else None
     return Estimator(name or Path(checkpoint).stem, restorer.restore, restorer.sample_rate, for_class)
 

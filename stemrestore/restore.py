@@ -62,6 +62,14 @@ class Restorer:
     averaged. A framed (STFT) model sees other frame boundaries at each offset,
     so its errors partly average out; it costs ``shifts`` times the compute. The
     offsets are fixed, not random, so a result can be reproduced exactly.
+
+    ``tta`` adds the two input views of MSST's ``--use_tta``: the channels
+    swapped (stereo models) and the polarity inverted. Each view's output is
+    mapped back (swapped again, negated) and all are averaged with the plain
+    pass, so a model that treats the channels alike and is odd in its input
+    gives exactly its plain output; a trained network is neither, and part of
+    its error averages out. It multiplies the compute by the number of views
+    (3 for stereo models, 2 for mono ones), on top of ``shifts``.
     """
 
     def __init__(
@@ -76,6 +84,7 @@ class Restorer:
         target: str | None = None,
         shifts: int = 1,
         max_shift: float = 0.5,
+        tta: bool = False,
     ) -> None:
         self.device = resolve_device(device)
         if isinstance(model_or_checkpoint, nn.Module):
@@ -121,6 +130,7 @@ class Restorer:
             raise ConfigError(f"max_shift must be a positive number of seconds, got {max_shift}")
         span = round(float(max_shift) * self.sample_rate) if shifts > 1 else 0
         self.offsets = [round(k * span / shifts) for k in range(int(shifts))]
+        self.views = _views(self.model_channels, bool(tta))
         self.progress = progress
 
     @property
@@ -285,11 +295,23 @@ class Restorer:
             outs = []
             for offset in self.offsets:
                 shifted = torch.nn.functional.pad(x, (offset, 0)) if offset else x
-                out = self.model(shifted, self._target) if self.conditional else self.model(shifted)
-                outs.append(out[..., offset : offset + samples].float())
+                for view in self.views:  # each view is its own inverse
+                    seen = view(shifted)
+                    out = self.model(seen, self._target) if self.conditional else self.model(seen)
+                    outs.append(view(out[..., offset : offset + samples].float()))
             y = outs[0] if len(outs) == 1 else torch.stack(outs).mean(0)
         y = y.reshape(batch, channels, samples).cpu().numpy()
         return list(y)
+
+
+def _views(channels: int, tta: bool) -> list[Callable[[torch.Tensor], torch.Tensor]]:
+    """The input views averaged per chunk: the plain one, then (``tta``) swapped channels and inverted polarity."""
+    views: list[Callable[[torch.Tensor], torch.Tensor]] = [lambda x: x]
+    if tta:
+        if channels == 2:
+            views.append(lambda x: x.flip(1))
+        views.append(lambda x: -x)
+    return views
 
 
 class _Resampler:

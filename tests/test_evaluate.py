@@ -292,17 +292,18 @@ def test_other_sample_rates_are_resampled_for_the_model_and_scored_at_the_refere
 def test_cli_evaluate_baseline_and_checkpoints(testset, tmp_path, monkeypatch, capsys):
     made = []
 
-    def fake_restorer(checkpoint, device="cpu", name=None, shifts=1, chunk_seconds=10.0, overlap=0.25):
-        made.append((Path(checkpoint).name, device, shifts, chunk_seconds, overlap))
+    def fake_restorer(checkpoint, device="cpu", name=None, **options):
+        made.append((Path(checkpoint).name, device, options))
         return Estimator(name, lambda audio, sr: 0.9 * audio)
 
     monkeypatch.setattr(ev, "restorer_estimator", fake_restorer)
     out = tmp_path / "out"
     code = main(["evaluate", "--testset", str(testset), "--baseline", "identity", "--checkpoint", "a/model.ckpt",
                  "--checkpoint", "b/model.ckpt", "--device", "cpu", "--shifts", "2", "--chunk-seconds", "4",
-                 "--overlap", "0.5", "--out", str(out), "--no-plots"])
+                 "--overlap", "0.5", "--tta", "--out", str(out), "--no-plots"])
     assert code == 0
-    assert made == [("model.ckpt", "cpu", 2, 4.0, 0.5), ("model.ckpt", "cpu", 2, 4.0, 0.5)]
+    options = {"chunk_seconds": 4.0, "overlap": 0.5, "shifts": 2, "tta": True}
+    assert made == [("model.ckpt", "cpu", options), ("model.ckpt", "cpu", options)]
     names = [line.split(" | ")[0].lstrip("| ") for line in (out / "table.md").read_text().splitlines()[2:5]]
     assert names == ["identity", "model", "b/model"]
     assert "| identity |" in capsys.readouterr().out

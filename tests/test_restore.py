@@ -15,7 +15,7 @@ from torch import nn
 
 from stemrestore.cli import main
 from stemrestore.errors import AudioError, ConfigError
-from stemrestore.models import save_checkpoint
+from stemrestore.models import load_checkpoint, save_checkpoint
 from stemrestore.restore import Restorer
 
 SR = 8000
@@ -190,6 +190,43 @@ def test_shifts_average_time_aligned_passes():
     np.testing.assert_allclose(steady, 0.5 * np.tanh(2 * audio), atol=1e-6)
 
 
+class Lopsided(nn.Module):
+    """Stand-in stereo model that treats its channels differently and is not odd in its input."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.meta = {"sample_rate": SR, "target": "Test"}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        left, right = x[:, :1], x[:, 1:]
+        return torch.cat([2 * left + right**2, right], dim=1)
+
+
+def test_tta_averages_the_swapped_and_inverted_views_mapped_back():
+    audio = noise(2, SR + 5, seed=4)
+    left, right = audio
+    plain = Restorer(Lopsided(), chunk_seconds=1.0, device="cpu").restore(audio, SR)
+    np.testing.assert_allclose(plain, np.stack([2 * left + right**2, right]), atol=1e-5)
+    tta = Restorer(Lopsided(), chunk_seconds=1.0, device="cpu", tta=True).restore(audio, SR)
+    # plain (2L + R², R); swapped and swapped back (L, 2R + L²); inverted and negated (2L - R², R)
+    expected = np.stack([5 * left, 4 * right + left**2]) / 3
+    np.testing.assert_allclose(tta, expected, atol=1e-5)
+    # an odd model that treats the channels alike gives its plain output
+    odd = Restorer(Pointwise(), chunk_seconds=1.0, device="cpu", tta=True, shifts=2).restore(audio, SR)
+    np.testing.assert_allclose(odd, 0.5 * np.tanh(2 * audio), atol=1e-6)
+
+
+def test_tta_on_a_mono_model_inverts_polarity_only():
+    model = tiny_model(seed=6, in_channels=1, out_channels=1)
+    restorer = Restorer(model, chunk_seconds=0.5, device="cpu", tta=True)
+    assert len(restorer.views) == 2
+    audio = noise(1, SR // 2, seed=5)
+    x = torch.from_numpy(audio)[None]
+    with torch.inference_mode():
+        expected = 0.5 * (model(x) - model(-x))[0].numpy()
+    np.testing.assert_allclose(restorer.restore(audio, SR), expected, atol=1e-5)
+
+
 def test_settings_are_validated():
     for bad in (0, 1.5, True):
         with pytest.raises(ConfigError, match="shifts"):
@@ -207,6 +244,19 @@ def test_settings_are_validated():
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="CUDA is not available"):
             Restorer(Pointwise(), device="cuda")
+
+
+def test_cli_window_flags_reach_the_restorer(tmp_path):
+    ck = save_checkpoint(tiny_model(seed=9), tmp_path / "ck" / "tiny", target="Voc")
+    audio = noise(2, SR, seed=10)
+    sf.write(tmp_path / "a.wav", audio.T, SR, subtype="FLOAT")
+    flags = ["--chunk-seconds", "0.5", "--overlap", "0.5", "--shifts", "2", "--tta"]
+    assert main(["restore", str(tmp_path / "a.wav"), "--checkpoint", str(ck), "--out-dir", str(tmp_path)] + flags) == 0
+    restored = sf.read(tmp_path / "a_Voc.wav", dtype="float32")[0].T
+    expected = Restorer(load_checkpoint(ck), chunk_seconds=0.5, overlap=0.5, shifts=2, tta=True, device="cpu")
+    np.testing.assert_allclose(restored, expected.restore(audio, SR), atol=1e-6)
+    plain = Restorer(load_checkpoint(ck), chunk_seconds=0.5, overlap=0.5, shifts=2, device="cpu").restore(audio, SR)
+    assert np.abs(restored - plain).max() > 1e-3
 
 
 def test_cli_restores_files_and_folders(tmp_path, capsys):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stemrestore.cli.restore import add_window_arguments
+from stemrestore.cli.restore import add_window_arguments, window_options
 
 NAME = "evaluate"
 HELP = "score checkpoints and baselines on a test set: per-example CSV, summary, table, plots"
@@ -72,10 +72,7 @@ def run(args: argparse.Namespace) -> int:
     taken = {e.name for e in estimators}
     for checkpoint in args.checkpoint:
         name = _unique_name(checkpoint, taken)
-        estimators.append(restorer_estimator(
-            checkpoint, device=args.device, name=name, shifts=args.shifts,
-            chunk_seconds=args.chunk_seconds, overlap=args.overlap,
-        ))
+        estimators.append(restorer_estimator(checkpoint, device=args.device, name=name, **window_options(args)))
     summary = evaluate(pairs, estimators, args.out, config)
     print(table_markdown(summary), end="")
     written = "per_example.csv, summary.json, table.md" + ("" if args.no_plots else ", plots/")

@@ -48,6 +48,15 @@ def add_window_arguments(parser: argparse.ArgumentParser) -> None:
         "--shifts", type=int, default=1,
         help="average this many time-shifted passes (test-time augmentation as demucs' --shifts; default 1)",
     )
+    parser.add_argument(
+        "--tta", action="store_true",
+        help="also average the passes with the channels swapped and the polarity inverted (as MSST's --use_tta)",
+    )
+
+
+def window_options(args: argparse.Namespace) -> dict[str, float | int | bool]:
+    """The :class:`~stemrestore.restore.Restorer` keywords of :func:`add_window_arguments`' flags."""
+    return {"chunk_seconds": args.chunk_seconds, "overlap": args.overlap, "shifts": args.shifts, "tta": args.tta}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,13 +71,7 @@ def run(args: argparse.Namespace) -> int:
     checkpoint = args.checkpoint or default_checkpoint()
     model = load_checkpoint(checkpoint, "cpu", target=args.target)
     restorer = Restorer(
-        model,
-        chunk_seconds=args.chunk_seconds,
-        overlap=args.overlap,
-        batch_size=args.batch_size,
-        device=args.device,
-        half=args.half,
-        shifts=args.shifts,
+        model, batch_size=args.batch_size, device=args.device, half=args.half, **window_options(args)
     )
     restorer.check_target()
     jobs = plan_outputs(inputs, args.out_dir, restorer.target, args.format)
