@@ -184,7 +184,8 @@ def run_demo(
             scores, notes, audio = _score(audio, reference_key, sr)
             bar.update(1)
         bar.set_description("write report")
-        context = {"target": restorer.target, "checkpoint": str(checkpoint), "notes": notes}
+        context = {"target": restorer.target, "checkpoint": str(checkpoint), "notes": notes,
+                   "settings": restorer.describe_settings()}
         report = _write_report(Path(out_dir), audio, sr, scores, params, context, input_file)
         bar.update(1)
     return report
@@ -247,7 +248,8 @@ def _markdown(context: dict[str, Any], scores: dict[str, dict[str, float]] | Non
     lines = [
         f"# stemrestore demo: restoring {context['target']}", "",
         context["intro"], "",
-        f"Checkpoint `{context['checkpoint']}`; {context['seconds']:.2f} s at {context['sr']} Hz.", "",
+        f"Checkpoint `{context['checkpoint']}` ({context['settings']}); {context['seconds']:.2f} s at {context['sr']} Hz.",
+        "",
         "## Scores" + (" against the clean target" if params else " against the reference" if scores else ""),
         "",
     ]
@@ -298,7 +300,8 @@ def _html(context: dict[str, Any], scores: dict[str, dict[str, float]] | None, l
     template = Template(resources.files("stemrestore").joinpath("assets/report.html").read_text("utf-8"))
     return template.substitute(
         target=esc(context["target"]), intro=esc(context["intro"]),
-        details=esc(f"Checkpoint {context['checkpoint']}; {context['seconds']:.2f} s at {context['sr']} Hz."),
+        details=esc(f"Checkpoint {context['checkpoint']} ({context['settings']}); "
+                    f"{context['seconds']:.2f} s at {context['sr']} Hz."),
         scores=table, players=players, png=png, degradations=degradations,
     )
 

@@ -34,6 +34,8 @@ from stemrestore.models import is_conditional, load_checkpoint, resolve_device, 
 
 #: ``progress(done, total)`` in input frames.
 ProgressFn = Callable[[int, int], None]
+#: Restorer settings when neither the caller nor the checkpoint (its "inference") names them.
+DEFAULT_SETTINGS = {"chunk_seconds": 10.0, "overlap": 0.25, "shifts": 1, "tta": False}
 #: Frames read from a file per step when streaming.
 READ_BLOCK = 1 << 16
 
@@ -70,21 +72,26 @@ class Restorer:
     gives exactly its plain output; a trained network is neither, and part of
     its error averages out. It multiplies the compute by the number of views
     (3 for stereo models, 2 for mono ones), on top of ``shifts``.
+
+    ``chunk_seconds``, ``overlap``, ``shifts`` and ``tta`` left as None take the
+    value the checkpoint recommends (its JSON's ``inference``: the settings it
+    was measured with), else 10 s, 0.25, 1 and off. :attr:`settings` holds the
+    values in use.
     """
 
     def __init__(
         self,
         model_or_checkpoint: nn.Module | str | os.PathLike,
-        chunk_seconds: float = 10.0,
-        overlap: float = 0.25,
+        chunk_seconds: float | None = None,
+        overlap: float | None = None,
         batch_size: int | None = None,
         device: str | torch.device = "auto",
         half: bool = False,
         progress: ProgressFn | None = None,
         target: str | None = None,
-        shifts: int = 1,
+        shifts: int | None = None,
         max_shift: float = 0.5,
-        tta: bool = False,
+        tta: bool | None = None,
     ) -> None:
         self.device = resolve_device(device)
         if isinstance(model_or_checkpoint, nn.Module):
@@ -97,6 +104,10 @@ class Restorer:
         meta = getattr(model, "meta", {})
         if "sample_rate" not in meta:
             raise ConfigError("Restorer: the model has no meta['sample_rate']")
+        given = {"chunk_seconds": chunk_seconds, "overlap": overlap, "shifts": shifts, "tta": tta}
+        recommended = {**DEFAULT_SETTINGS, **(meta.get("inference") or {})}
+        self.settings = {k: recommended[k] if v is None else v for k, v in given.items()}
+        chunk_seconds, overlap, shifts, tta = self.settings.values()
         config = getattr(model, "config", None)
         self.model_channels = getattr(config, "in_channels", 2)
         if (
@@ -142,6 +153,12 @@ class Restorer:
     def target(self) -> str:
         """Class id of the stem this restorer restores (``unknown`` when not known)."""
         return self._target
+
+    def describe_settings(self) -> str:
+        """The settings in use in words, e.g. ``10 s chunks, overlap 0.25, no shifts, TTA on``."""
+        s = self.settings
+        shifts = f"{s['shifts']} shifts" if s["shifts"] > 1 else "no shifts"
+        return f"{s['chunk_seconds']:g} s chunks, overlap {s['overlap']:g}, {shifts}, TTA {'on' if s['tta'] else 'off'}"
 
     def with_target(self, target: str) -> Restorer:
         """A restorer for class ``target`` with the same model and settings (the model is shared)."""

@@ -64,6 +64,13 @@ def test_averaging_copies_of_one_checkpoint_changes_nothing_it_computes(tmp_path
         torch.testing.assert_close(load_checkpoint(out)(x), load_checkpoint(path)(x), rtol=0, atol=1e-6)
 
 
+def test_an_average_does_not_inherit_its_sources_inference_recommendation(tmp_path):
+    path = save_checkpoint(tiny_model(seed=4), tmp_path / "tta", target="Voc", inference={"tta": True})
+    out = average_checkpoints([path, path], tmp_path / "avg")
+    assert load_checkpoint(path).meta["inference"] == {"tta": True}
+    assert load_checkpoint(out).meta["inference"] == {}  # a new model: its settings are not measured yet
+
+
 def test_averaging_refuses_mismatched_models_too_few_sources_and_overwriting(tmp_path):
     a = saved(tmp_path, "a", seed=1, steps=1)
     wider = saved(tmp_path, "wider", seed=2, steps=1, n_embd=32, channels=(4, 8, 32, 32))

@@ -26,6 +26,7 @@ from stemrestore.models import (
     RELEASE_TARGETS,
     UFormer,
     UFormerConfig,
+    convert_checkpoint,
     default_checkpoint,
     load_checkpoint,
     save_checkpoint,
@@ -127,6 +128,31 @@ def test_own_format_round_trip_keeps_weights_and_metadata(tmp_path):
     wave = torch.from_numpy(np.random.default_rng(0).standard_normal((1, 2, 3000)).astype(np.float32))
     with torch.inference_mode():
         assert torch.equal(loaded(wave), model(wave))
+
+
+def test_recommended_inference_settings_round_trip_and_are_checked(tmp_path):
+    model = tiny_model(seed=3)
+    save_checkpoint(model, tmp_path / "plain", target="Voc")
+    assert "inference" not in json.loads((tmp_path / "plain.json").read_text())
+    assert load_checkpoint(tmp_path / "plain").meta["inference"] == {}
+    path = save_checkpoint(model, tmp_path / "ck", target="Voc", inference={"tta": True, "chunk_seconds": 4})
+    loaded = load_checkpoint(path)
+    assert loaded.meta["inference"] == {"tta": True, "chunk_seconds": 4}
+    copy = convert_checkpoint(path, tmp_path / "copy")  # a re-saved checkpoint keeps its recommendation
+    assert load_checkpoint(copy).meta["inference"] == {"tta": True, "chunk_seconds": 4}
+    meta = json.loads((tmp_path / "ck.json").read_text())
+    for inference, message in [
+        ({"tta": True, "batch_size": 4}, "unknown inference setting 'batch_size'"),
+        ({"shifts": True}, "inference setting 'shifts' has the wrong type"),
+        ({"tta": 1}, "inference setting 'tta' has the wrong type"),
+        ([True], "'inference' must be an object"),
+    ]:
+        (tmp_path / "ck.json").write_text(json.dumps({**meta, "inference": inference}))
+        with pytest.raises(CheckpointError, match=message):
+            load_checkpoint(path)
+    with pytest.raises(CheckpointError, match="unknown inference setting 'half'"):
+        save_checkpoint(model, tmp_path / "bad", target="Voc", inference={"half": True})
+    assert not list(tmp_path.glob("bad*"))
 
 
 @pytest.mark.parametrize(

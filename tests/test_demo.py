@@ -78,6 +78,11 @@ def test_report_scores_equal_metrics_recomputed_from_the_wavs(demo):
     assert expected["mixture (identity baseline)"]["si_sdr"] < 25.0
 
 
+def test_report_names_the_inference_settings(demo):
+    for name in ("report.md", "report.html"):
+        assert "(10 s chunks, overlap 0.25, no shifts, TTA off)" in (demo.out_dir / name).read_text()
+
+
 def test_html_report_is_self_contained(demo):
     page = (demo.out_dir / "report.html").read_text()
     embedded = re.search(r'src="data:image/png;base64,([^"]+)"', page).group(1)

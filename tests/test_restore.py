@@ -227,6 +227,27 @@ def test_tta_on_a_mono_model_inverts_polarity_only():
     np.testing.assert_allclose(restorer.restore(audio, SR), expected, atol=1e-5)
 
 
+def test_settings_default_to_the_checkpoints_recommendation(tmp_path):
+    model = Lopsided()
+    assert Restorer(model, device="cpu").settings == {"chunk_seconds": 10.0, "overlap": 0.25, "shifts": 1, "tta": False}
+    model.meta["inference"] = {"tta": True, "chunk_seconds": 0.5}
+    recommended = Restorer(model, device="cpu")
+    assert recommended.settings == {"chunk_seconds": 0.5, "overlap": 0.25, "shifts": 1, "tta": True}
+    assert recommended.chunk == SR // 2 and len(recommended.views) == 3
+    assert recommended.describe_settings() == "0.5 s chunks, overlap 0.25, no shifts, TTA on"
+    overridden = Restorer(model, device="cpu", tta=False, chunk_seconds=1.0)
+    assert overridden.settings["tta"] is False and overridden.chunk == SR and len(overridden.views) == 1
+    # the CLI: no flag takes the recommendation, --no-tta turns it off
+    ck = save_checkpoint(tiny_model(seed=9), tmp_path / "ck", target="Voc", inference={"tta": True})
+    audio = noise(2, SR, seed=11)
+    sf.write(tmp_path / "a.wav", audio.T, SR, subtype="FLOAT")
+    for flags, tta in [([], True), (["--no-tta"], False)]:
+        out = tmp_path / f"out_{tta}"
+        assert main(["restore", str(tmp_path / "a.wav"), "--checkpoint", str(ck), "--out-dir", str(out)] + flags) == 0
+        expected = Restorer(load_checkpoint(ck), tta=tta, device="cpu").restore(audio, SR)
+        np.testing.assert_allclose(sf.read(out / "a_Voc.wav", dtype="float32")[0].T, expected, atol=1e-6)
+
+
 def test_settings_are_validated():
     for bad in (0, 1.5, True):
         with pytest.raises(ConfigError, match="shifts"):

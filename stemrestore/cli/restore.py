@@ -34,29 +34,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_window_arguments(parser: argparse.ArgumentParser) -> None:
-    """How a model is run over a song (:class:`~stemrestore.restore.Restorer`); shared with ``evaluate``."""
+    """How a model is run over a song (:class:`~stemrestore.restore.Restorer`); shared with ``evaluate``.
+
+    Each defaults to the checkpoint's recommendation (its JSON's ``inference``), else the value shown.
+    """
+    parser.add_argument("--chunk-seconds", type=float, help="model window in seconds (default 10)")
     parser.add_argument(
-        "--chunk-seconds", type=float, default=10.0, help="model window in seconds (default 10)"
+        "--overlap", type=float, help="fraction of a chunk cross-faded with the next (0-0.5, default 0.25)"
     )
     parser.add_argument(
-        "--overlap",
-        type=float,
-        default=0.25,
-        help="fraction of a chunk cross-faded with the next (0-0.5, default 0.25)",
-    )
-    parser.add_argument(
-        "--shifts", type=int, default=1,
+        "--shifts", type=int,
         help="average this many time-shifted passes (test-time augmentation as demucs' --shifts; default 1)",
     )
     parser.add_argument(
-        "--tta", action="store_true",
-        help="also average the passes with the channels swapped and the polarity inverted (as MSST's --use_tta)",
+        "--tta", action=argparse.BooleanOptionalAction,
+        help="also average the passes with the channels swapped and the polarity inverted, as MSST's "
+        "--use_tta (default: on for the shipped demo checkpoint, which recommends it; else off)",
+    )
+    parser.epilog = (
+        "--chunk-seconds, --overlap, --shifts and --tta default to the values the checkpoint recommends "
+        "(its JSON's \"inference\"), else to the defaults shown."
     )
 
 
 def window_options(args: argparse.Namespace) -> dict[str, float | int | bool]:
-    """The :class:`~stemrestore.restore.Restorer` keywords of :func:`add_window_arguments`' flags."""
-    return {"chunk_seconds": args.chunk_seconds, "overlap": args.overlap, "shifts": args.shifts, "tta": args.tta}
+    """The :class:`~stemrestore.restore.Restorer` keywords of the :func:`add_window_arguments` flags given."""
+    names = ("chunk_seconds", "overlap", "shifts", "tta")
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
 def run(args: argparse.Namespace) -> int:

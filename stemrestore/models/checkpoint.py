@@ -40,6 +40,14 @@ ARCHITECTURES: dict[str, type[UFormer]] = {
     ARCHITECTURE: UFormer,
     CONDITIONAL_ARCHITECTURE: ConditionalUFormer,
 }
+#: Restorer settings a checkpoint's JSON may recommend under "inference", with their types: the
+#: settings it was measured with, used by :class:`~stemrestore.restore.Restorer` unless overridden.
+INFERENCE_KEYS: dict[str, tuple[type, ...]] = {
+    "chunk_seconds": (int, float),
+    "overlap": (int, float),
+    "shifts": (int,),
+    "tta": (bool,),
+}
 #: Where the demo checkpoint shipped with the package lives.
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets" / "checkpoints"
 
@@ -167,11 +175,17 @@ def _load_training_state(path: Path, state: dict[str, Any]) -> UFormer:
 
 
 def save_checkpoint(
-    model: UFormer, path: str | os.PathLike, *, target: str, training: dict[str, Any] | None = None
+    model: UFormer,
+    path: str | os.PathLike,
+    *,
+    target: str,
+    training: dict[str, Any] | None = None,
+    inference: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``model`` as ``NAME.safetensors`` + ``NAME.json`` (atomically); returns the .safetensors path.
 
     ``target`` is the class a one-class model restores, or a conditional model's default class.
+    ``inference`` is the Restorer settings the checkpoint recommends (:data:`INFERENCE_KEYS`).
     """
     if not isinstance(target, str) or not target.strip():
         raise CheckpointError("save_checkpoint: target must be a non-empty class id such as 'Voc'")
@@ -189,6 +203,8 @@ def save_checkpoint(
         "training": training or {},
         "stemrestore_version": __version__,
     }
+    if inference:
+        meta["inference"] = check_inference(inference, base)
     try:
         meta_text = json.dumps(meta, indent=2, default=_json_default)
     except TypeError as exc:
@@ -210,7 +226,22 @@ def convert_checkpoint(
     base = writable_pair_name(out / source.stem if out.is_dir() else out, overwrite=overwrite)
     model = load_checkpoint(source, "cpu", target=target)
     training = dict(model.meta.get("training") or {})
-    return save_checkpoint(model, base, target=model.meta["target"], training=training)
+    return save_checkpoint(
+        model, base, target=model.meta["target"], training=training, inference=model.meta.get("inference")
+    )
+
+
+def check_inference(inference: Any, where: str | os.PathLike) -> dict[str, Any]:
+    """``inference`` if it is a dict of known Restorer settings of the right types, else a :class:`CheckpointError`."""
+    if not isinstance(inference, dict):
+        raise CheckpointError(f"{where}: 'inference' must be an object of Restorer settings")
+    for key, value in inference.items():
+        if key not in INFERENCE_KEYS:
+            raise CheckpointError(f"{where}: unknown inference setting '{key}' (known: {', '.join(INFERENCE_KEYS)})")
+        types = INFERENCE_KEYS[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise CheckpointError(f"{where}: inference setting '{key}' has the wrong type ({value!r})")
+    return dict(inference)
 
 
 def writable_pair_name(out: str | os.PathLike, *, overwrite: bool) -> Path:
@@ -312,6 +343,7 @@ def _load_pair(weights_path: Path, meta_path: Path) -> UFormer:
         sample_rate=model.config.sample_rate,
         training=meta.get("training") or {},
         format_version=meta["format_version"],
+        inference=check_inference(meta.get("inference", {}), meta_path),
     )
     return model
 
