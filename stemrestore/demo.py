@@ -135,8 +135,13 @@ def run_demo(
     device: str = "auto",
     renderer: str = "soundfont",
     progress: bool = True,
+    restorer_options: dict[str, Any] | None = None,
 ) -> DemoReport:
-    """Run the demo (see the module notes) and write its report folder; returns what was written."""
+    """Run the demo (see the module notes) and write its report folder; returns what was written.
+
+    ``restorer_options`` are :class:`~stemrestore.restore.Restorer` keywords (``tta``,
+    ``chunk_seconds``, ...); those left out take the checkpoint's recommendation.
+    """
     from stemrestore.models import default_checkpoint, load_checkpoint
     from stemrestore.restore import Restorer
 
@@ -150,7 +155,7 @@ def run_demo(
     steps += ["restore"] + (["score"] if input_file is None or reference_file else []) + ["write report"]
     checkpoint = checkpoint or default_checkpoint()
     with progress_bar(total=len(steps), desc=steps[0], unit="step", disable=not progress) as bar:
-        restorer = Restorer(load_checkpoint(checkpoint, "cpu"), device=device)
+        restorer = Restorer(load_checkpoint(checkpoint, "cpu"), device=device, **(restorer_options or {}))
         bar.update(1)
         audio: dict[str, np.ndarray] = {}
         params = None

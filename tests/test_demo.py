@@ -182,9 +182,10 @@ def test_bad_settings_are_config_errors(tmp_path, checkpoint):
 def test_cli_prints_both_rows_and_the_folder(tmp_path, checkpoint, capsys):
     out = tmp_path / "cli_report"
     code = main(["demo", "--out", str(out), "--checkpoint", str(checkpoint), "--seconds", "2",
-                 "--renderer", "procedural", "--seed", "1", "--quiet"])
+                 "--renderer", "procedural", "--seed", "1", "--tta", "--shifts", "2", "--quiet"])
     printed = capsys.readouterr().out
     assert code == 0
+    assert "(10 s chunks, overlap 0.25, 2 shifts, TTA on)" in (out / "report.md").read_text()
     rows = table_rows((out / "report.md").read_text())
     for label, values in rows.items():
         line = next(line for line in printed.splitlines() if line.startswith(label))

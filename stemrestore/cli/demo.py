@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from stemrestore.cli.restore import add_window_arguments, window_options
+
 NAME = "demo"
 HELP = "restore a stem of a synthetic (or your own) song and write a report with scores and spectrograms"
 
@@ -24,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--renderer", default="soundfont", choices=("soundfont", "procedural"),
                         help="how the synthetic song is rendered (default soundfont)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    add_window_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -40,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         renderer=args.renderer,
         progress=not args.quiet,
+        restorer_options=window_options(args),
     )
     print(report.summary())
     return 0
