@@ -107,7 +107,8 @@ class Restorer:
         given = {"chunk_seconds": chunk_seconds, "overlap": overlap, "shifts": shifts, "tta": tta}
         recommended = {**DEFAULT_SETTINGS, **(meta.get("inference") or {})}
         self.settings = {k: recommended[k] if v is None else v for k, v in given.items()}
-        chunk_seconds, overlap, shifts, tta = self.settings.values()
+        chunk_seconds, overlap = self.settings["chunk_seconds"], self.settings["overlap"]
+        shifts, tta = self.settings["shifts"], self.settings["tta"]
         config = getattr(model, "config", None)
         self.model_channels = getattr(config, "in_channels", 2)
         if (

@@ -248,6 +248,24 @@ def test_settings_default_to_the_checkpoints_recommendation(tmp_path):
         np.testing.assert_allclose(sf.read(out / "a_Voc.wav", dtype="float32")[0].T, expected, atol=1e-6)
 
 
+def test_the_three_lists_of_inference_settings_agree():
+    """A key known to the checkpoint format but missing from the fallbacks or the CLI flags would be
+    ignored without a word; the three lists live apart so that parsing flags does not import torch."""
+    from stemrestore.cli import build_parser
+    from stemrestore.cli.restore import window_options
+    from stemrestore.models.checkpoint import INFERENCE_KEYS
+    from stemrestore.restore import DEFAULT_SETTINGS
+
+    assert set(DEFAULT_SETTINGS) == set(INFERENCE_KEYS)
+    for key, value in DEFAULT_SETTINGS.items():
+        assert isinstance(value, INFERENCE_KEYS[key]), key
+    flags = ["--chunk-seconds", "4", "--overlap", "0.1", "--shifts", "2", "--tta"]
+    for command in (["restore", "a.wav", "--out-dir", "o"], ["evaluate", "--testset", "t"], ["demo"]):
+        args = build_parser().parse_args(command + flags)
+        assert window_options(args) == {"chunk_seconds": 4.0, "overlap": 0.1, "shifts": 2, "tta": True}
+        assert set(window_options(args)) == set(INFERENCE_KEYS)
+
+
 def test_settings_are_validated():
     for bad in (0, 1.5, True):
         with pytest.raises(ConfigError, match="shifts"):
