@@ -179,6 +179,43 @@ def test_paired_reference_defaults_to_the_first_row_and_can_be_named(testset, tm
     assert not (tmp_path / "d" / "summary.json").exists()
 
 
+def test_difficulty_split_separates_the_segments_the_identity_scores_low(testset, tmp_path):
+    pairs = load_pairs(testset)
+    out = tmp_path / "out"
+    # The fixture's identity SI-SDRs are about 17, 7 and -0.5 dB: at 5 dB the hardest one is "near-erased".
+    config = EvalConfig(plots=False, erased_below_db=5.0)
+    summary = evaluate(pairs, [identity(), _halfway(pairs)], out, config, progress=False)
+    split = summary["by_difficulty"]
+    assert split["erased_below_db"] == 5.0 and split["against"] == "identity"
+    rows = _rows(out)
+    ident = {r["id"]: float(r["si_sdr"]) for r in rows if r["estimator"] == "identity"}
+    assert sorted(i for i, v in ident.items() if v < 5.0) == ["000002"]
+    for stratum, ids in (("ordinary", ["000000", "000001"]), ("near_erased", ["000002"])):
+        entry = split["strata"][stratum]
+        assert entry["segments"] == len(ids)
+        for name in ("identity", "halfway"):
+            values = [float(r["mel_ssim"]) for r in rows if r["estimator"] == name and r["id"] in ids]
+            assert entry["estimators"][name]["mel_ssim"]["mean"] == pytest.approx(sum(values) / len(ids), abs=1e-9)
+        delta = [float(r["si_sdr"]) - ident[r["id"]] for r in rows if r["estimator"] == "halfway" and r["id"] in ids]
+        stat = entry["paired"]["halfway"]["si_sdr"]
+        assert stat["mean"] == pytest.approx(sum(delta) / len(ids), abs=1e-9)
+        assert stat["n"] == len(ids) and stat["better"] == len(ids)
+    table = (out / "table.md").read_text()
+    assert "By difficulty: 2 ordinary segments (identity SI-SDR at least 5 dB) and 1 near-erased ones" in table
+    stat = split["strata"]["near_erased"]["paired"]["halfway"]["si_sdr"]
+    assert f"| halfway, near-erased | " in table and f"+{stat['mean']:.2f} ± 0.00 (1/1)" in table
+    # An empty stratum is a dash, not a crash; no identity or None: no split.
+    summary = evaluate(pairs, [identity(), _halfway(pairs)], tmp_path / "b", EvalConfig(plots=False), progress=False)
+    assert summary["by_difficulty"]["strata"]["near_erased"]["segments"] == 0
+    assert "| identity, near-erased | — | — | — | 0 |" in (tmp_path / "b" / "table.md").read_text()
+    assert "by_difficulty" not in evaluate(pairs, [_halfway(pairs)], tmp_path / "c", EvalConfig(plots=False),
+                                           progress=False)
+    off = EvalConfig(plots=False, erased_below_db=None)
+    assert "by_difficulty" not in evaluate(pairs[:1], [identity()], tmp_path / "d", off, progress=False)
+    with pytest.raises(StemRestoreError, match="erased_below_db"):
+        EvalConfig(erased_below_db=float("nan"))
+
+
 def test_plots_are_png_files(testset, tmp_path):
     pairs = load_pairs(testset)
     evaluate(pairs, [identity(), _oracle(pairs)], tmp_path / "out", progress=False)
@@ -300,8 +337,9 @@ def test_cli_evaluate_baseline_and_checkpoints(testset, tmp_path, monkeypatch, c
     out = tmp_path / "out"
     code = main(["evaluate", "--testset", str(testset), "--baseline", "identity", "--checkpoint", "a/model.ckpt",
                  "--checkpoint", "b/model.ckpt", "--device", "cpu", "--shifts", "2", "--chunk-seconds", "4",
-                 "--overlap", "0.5", "--tta", "--out", str(out), "--no-plots"])
+                 "--overlap", "0.5", "--tta", "--erased-below-db", "5", "--out", str(out), "--no-plots"])
     assert code == 0
+    assert json.loads((out / "summary.json").read_text())["by_difficulty"]["strata"]["near_erased"]["segments"] == 1
     options = {"chunk_seconds": 4.0, "overlap": 0.5, "shifts": 2, "tta": True}
     assert made == [("model.ckpt", "cpu", options), ("model.ckpt", "cpu", options)]
     names = [line.split(" | ")[0].lstrip("| ") for line in (out / "table.md").read_text().splitlines()[2:5]]

@@ -36,6 +36,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--paired-against", metavar="NAME",
                    help="table row the others are compared with per segment (default: identity when "
                         "scored, else the first row)")
+    p.add_argument("--erased-below-db", type=float, default=-10.0, metavar="DB",
+                   help="with --baseline identity, also summarise apart the segments where the identity "
+                        "scores below this SI-SDR (near-erased targets; default: -10)")
     p.add_argument("--limit", type=int, help="score only the first N pairs")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
 
@@ -66,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         rank_metric=args.rank_metric,
         plots=not args.no_plots,
         paired_against=args.paired_against,
+        erased_below_db=args.erased_below_db,
     )
     pairs = load_pairs(args.testset)[: args.limit]
     estimators = [identity() for _ in dict.fromkeys(args.baseline)]
