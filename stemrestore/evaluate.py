@@ -404,16 +404,17 @@ def table_markdown(summary: dict[str, Any]) -> str:
 def _difficulty_tables(split: dict[str, Any]) -> str:
     """The :func:`difficulty_split` tables: each estimator's row per stratum, then the paired rows."""
     strata = split["strata"]
-    rows = [(f"{name}, {label}", metrics, metrics[METRIC_KEYS[0]]["n"])
-            for stratum, label in STRATA.items() for name, metrics in strata[stratum]["estimators"].items()]
+
+    def rows(part: str) -> list[tuple[str, dict[str, Any], int]]:
+        return [(f"{name}, {label}", metrics, metrics[METRIC_KEYS[0]]["n"])
+                for stratum, label in STRATA.items() for name, metrics in strata[stratum][part].items()]
+
     counts = {stratum: strata[stratum]["segments"] for stratum in STRATA}
-    text = "\n" + _markdown_table([m.label for m in METRICS], rows, signed=False) + (
+    text = "\n" + _markdown_table([m.label for m in METRICS], rows("estimators"), signed=False) + (
         f"\n\nBy difficulty: {counts['ordinary']} ordinary segments (identity SI-SDR at least "
         f"{split['erased_below_db']:g} dB) and {counts['near_erased']} near-erased ones (below it).\n")
     if all("paired" in strata[stratum] for stratum in STRATA):
-        rows = [(f"{name}, {label}", metrics, metrics[METRIC_KEYS[0]]["n"])
-                for stratum, label in STRATA.items() for name, metrics in strata[stratum]["paired"].items()]
-        text += "\n" + _markdown_table([f"Δ {m.label}" for m in METRICS], rows, signed=True) + (
+        text += "\n" + _markdown_table([f"Δ {m.label}" for m in METRICS], rows("paired"), signed=True) + (
             f"\n\nBy difficulty, paired against {split['against']}.\n")
     return text
 

@@ -203,7 +203,7 @@ def test_difficulty_split_separates_the_segments_the_identity_scores_low(testset
     table = (out / "table.md").read_text()
     assert "By difficulty: 2 ordinary segments (identity SI-SDR at least 5 dB) and 1 near-erased ones" in table
     stat = split["strata"]["near_erased"]["paired"]["halfway"]["si_sdr"]
-    assert f"| halfway, near-erased | " in table and f"+{stat['mean']:.2f} ± 0.00 (1/1)" in table
+    assert "| halfway, near-erased | " in table and f"+{stat['mean']:.2f} ± 0.00 (1/1)" in table
     # An empty stratum is a dash, not a crash; no identity or None: no split.
     summary = evaluate(pairs, [identity(), _halfway(pairs)], tmp_path / "b", EvalConfig(plots=False), progress=False)
     assert summary["by_difficulty"]["strata"]["near_erased"]["segments"] == 0
