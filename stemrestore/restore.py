@@ -31,11 +31,10 @@ from stemrestore.audio import audio_info, check_audio, default_subtype
 from stemrestore.errors import AudioError, ConfigError, StemRestoreError
 from stemrestore.fileio import atomic_path
 from stemrestore.models import is_conditional, load_checkpoint, resolve_device, select_target
+from stemrestore.restore_settings import DEFAULT_SETTINGS
 
 #: ``progress(done, total)`` in input frames.
 ProgressFn = Callable[[int, int], None]
-#: Restorer settings when neither the caller nor the checkpoint (its "inference") names them.
-DEFAULT_SETTINGS = {"chunk_seconds": 10.0, "overlap": 0.25, "shifts": 1, "tta": False}
 #: Frames read from a file per step when streaming.
 READ_BLOCK = 1 << 16
 

@@ -248,9 +248,9 @@ def test_settings_default_to_the_checkpoints_recommendation(tmp_path):
         np.testing.assert_allclose(sf.read(out / "a_Voc.wav", dtype="float32")[0].T, expected, atol=1e-6)
 
 
-def test_the_three_lists_of_inference_settings_agree():
+def test_the_inference_settings_and_the_cli_flags_agree():
     """A key known to the checkpoint format but missing from the fallbacks or the CLI flags would be
-    ignored without a word; the three lists live apart so that parsing flags does not import torch."""
+    ignored without a word; the flags are defined apart from stemrestore.restore_settings."""
     from stemrestore.cli import build_parser
     from stemrestore.cli.restore import window_options
     from stemrestore.models.checkpoint import INFERENCE_KEYS

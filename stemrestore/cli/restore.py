@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from stemrestore.restore_settings import DEFAULT_SETTINGS
+
 NAME = "restore"
 HELP = "restore the target stem from mixtures (files or folders) with a U-Former checkpoint"
 
@@ -59,8 +61,7 @@ def add_window_arguments(parser: argparse.ArgumentParser) -> None:
 
 def window_options(args: argparse.Namespace) -> dict[str, float | int | bool]:
     """The :class:`~stemrestore.restore.Restorer` keywords of the :func:`add_window_arguments` flags given."""
-    names = ("chunk_seconds", "overlap", "shifts", "tta")
-    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    return {name: getattr(args, name) for name in DEFAULT_SETTINGS if getattr(args, name) is not None}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -30,6 +30,7 @@ from stemrestore.models.growth import can_widen, widen_state
 from stemrestore.models.layers import TransformerBlock
 from stemrestore.models.release import check_state_dict, load_release, read_release
 from stemrestore.models.uformer import ARCHITECTURE, UFormer
+from stemrestore.restore_settings import INFERENCE_KEYS
 from stemrestore.taxonomy import validate_class
 
 FORMAT_NAME = "stemrestore-checkpoint"
@@ -39,14 +40,6 @@ RELEASE_SUFFIXES = (".pth", ".pt")
 ARCHITECTURES: dict[str, type[UFormer]] = {
     ARCHITECTURE: UFormer,
     CONDITIONAL_ARCHITECTURE: ConditionalUFormer,
-}
-#: Restorer settings a checkpoint's JSON may recommend under "inference", with their types: the
-#: settings it was measured with, used by :class:`~stemrestore.restore.Restorer` unless overridden.
-INFERENCE_KEYS: dict[str, tuple[type, ...]] = {
-    "chunk_seconds": (int, float),
-    "overlap": (int, float),
-    "shifts": (int,),
-    "tta": (bool,),
 }
 #: Where the demo checkpoint shipped with the package lives.
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets" / "checkpoints"
