@@ -112,6 +112,8 @@ def test_overrides_read_numbers_the_way_a_user_writes_them():
         ("checkpoint.best_metric=loss", "checkpoint.best_metric: 'loss'"),
         ("seed=-1", "seed: must be an integer >= 0"),
         ("gan.discriminator.kinds=[mpd,wave]", "unknown kind 'wave'"),
+        ("schedule.max_minutes=0", "schedule.max_minutes: must be a number > 0"),
+        ("schedule.max_minutes=-5", "schedule.max_minutes: must be a number > 0"),
     ],
 )
 def test_bad_values_are_named(override, message):

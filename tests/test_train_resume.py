@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import torch
 
 from stemrestore.errors import ConfigError
 from stemrestore.train import Trainer, load_config
+from stemrestore.train import trainer as trainer_module
 from stemrestore.train.checkpointing import load_latest, load_state, step_checkpoints
 from stemrestore.train.data import SyntheticPairs
 
@@ -60,6 +62,38 @@ def test_five_plus_resume_plus_five_equals_ten_straight(tmp_path):
     # The weights did move: equality is not the trivial "nothing trained".
     fresh = Trainer(straight.config, tmp_path / "fresh", dataset_factory=synthetic).generator.state_dict()
     assert any(not torch.equal(fresh[k], v) for k, v in straight.generator.state_dict().items())
+
+
+class _Clock:
+    """``time`` for the trainer with a ``monotonic`` that advances one second per reading."""
+
+    perf_counter = staticmethod(time.perf_counter)
+
+    def __init__(self) -> None:
+        self.now = -1.0
+
+    def monotonic(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_a_time_limit_stops_checkpointed_and_resume_goes_on_exactly(tmp_path, monkeypatch):
+    straight = run(tmp_path / "straight", 10)
+    # The deadline is read at 0 s and each finished step reads the clock once more (1 s, 2 s, ...),
+    # so a limit of 3 s ends the run after step 3.
+    monkeypatch.setattr(trainer_module, "time", _Clock())
+    cfg = load_config(TINY, SETTINGS + ["schedule.max_steps=10", f"schedule.max_minutes={3 / 60}"])
+    limited = Trainer(cfg, tmp_path / "split", dataset_factory=synthetic)
+    result = limited.train()
+    assert result.step == 3 and limited.stopped_early
+    assert [step for step, _ in step_checkpoints(tmp_path / "split")] == [3]
+    assert result.export is not None and result.export.with_suffix(".safetensors").is_file()
+    assert "step 3: time limit of 0.05 min reached" in (tmp_path / "split" / "train.log").read_text()
+    monkeypatch.undo()
+    resumed = run(tmp_path / "split", 10, resume=True)
+    assert resumed.step == 10 and not resumed.stopped_early
+    for key, value in straight.generator.state_dict().items():
+        assert torch.equal(value, resumed.generator.state_dict()[key]), f"generator.{key} differs"
 
 
 def test_resume_with_another_model_is_refused(tmp_path):

@@ -21,6 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in RUN_DIR")
     parser.add_argument("--max-steps", type=int, metavar="N", help="stop after step N (sets schedule.max_steps)")
     parser.add_argument(
+        "--max-minutes",
+        type=float,
+        metavar="M",
+        help="stop at the first step after M minutes of this process's training, checkpointed and "
+        "exported; --resume goes on (sets schedule.max_minutes)",
+    )
+    parser.add_argument(
         "overrides",
         nargs="*",
         metavar="KEY=VALUE",
@@ -45,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     overrides = list(args.overrides)
     if args.max_steps is not None:
         overrides.append(f"schedule.max_steps={args.max_steps}")
+    if args.max_minutes is not None:
+        overrides.append(f"schedule.max_minutes={args.max_minutes}")
     config = load_config(config_path, overrides)
     if args.data:
         config.data.root = str(args.data)  # set directly: a path is not YAML to parse

@@ -163,9 +163,14 @@ class ScheduleConfig:
     #: after warm-up: "constant" (the paper) or "cosine" (half-cosine to ``min_lr_ratio`` at max_steps)
     decay: str = "constant"
     min_lr_ratio: float = 0.1  #: final rate / configured rate for ``decay: cosine``
+    #: wall-clock limit of one ``train`` process (None = none): at the first step past it the run
+    #: validates, checkpoints, exports and exits as at ``max_steps``; ``--resume`` goes on from there
+    max_minutes: float | None = None
 
     def __post_init__(self) -> None:
         _require(self, "schedule", ("max_steps",), integer=True)
+        if self.max_minutes is not None:
+            _require(self, "schedule", ("max_minutes",))
         _require(self, "schedule", ("warmup_steps",), allow_zero=True, integer=True)
         if self.decay not in DECAYS:
             raise ConfigError(f"schedule.decay: '{self.decay}' is not one of {', '.join(DECAYS)}")

@@ -10,6 +10,7 @@ finally exports the generator in the inference format.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,7 @@ class Trainer:
         self.origin: dict[str, str] | None = None  #: describe_origin() of checkpoint.init_from
         self.last_checkpoint: Path | None = None
         self.nonfinite = 0
+        self.stopped_early = False  #: set when ``schedule.max_minutes`` ended the run
         resumed = self._resume() if resume else None
         if not resume and ckpt.step_checkpoints(self.run_dir):
             raise ConfigError(
@@ -165,13 +167,14 @@ class Trainer:
         return self.learner.step(mixture, target, gan=self.config.stage(self.step) == 2, cls=cls)
 
     def train(self) -> TrainResult:
-        """Run until ``schedule.max_steps``; returns where it ended."""
+        """Run until ``schedule.max_steps`` or ``schedule.max_minutes``; returns where it ended."""
         cfg, max_steps = self.config, self.config.schedule.max_steps
         batches, batch_size, stage = None, None, None
         sums: dict[str, float] = {}
         counted, waited, tick, export = 0, 0.0, time.perf_counter(), None
+        deadline = _deadline(cfg.schedule.max_minutes)
         try:
-            while self.step < max_steps:
+            while self.step < max_steps and not self.stopped_early:
                 if cfg.stage(self.step) != stage:
                     if stage is not None:
                         size = cfg.batch_size(self.step)
@@ -192,7 +195,15 @@ class Trainer:
                     self.nonfinite, counted = 0, counted + 1
                     for key, value in values.items():
                         sums[key] = sums.get(key, 0.0) + value
-                if self.step % cfg.logging.every == 0 or self.step == max_steps:
+                if deadline < math.inf and self.step < max_steps:
+                    # Every rank must stop at the same step, so the ranks decide together.
+                    self.stopped_early = not dist.all_ranks_agree(time.monotonic() < deadline, self.ctx)
+                    if self.stopped_early:
+                        self.monitor.message(
+                            f"step {self.step}: time limit of {cfg.schedule.max_minutes:g} min reached; "
+                            "stopping here (--resume goes on)"
+                        )
+                if self.step % cfg.logging.every == 0 or self.step == max_steps or self.stopped_early:
                     elapsed = max(time.perf_counter() - tick, 1e-9)
                     steps = (self.step - 1) % cfg.logging.every + 1
                     scalars = {k: v / max(counted, 1) for k, v in sums.items()}
@@ -228,7 +239,8 @@ class Trainer:
         """Rank 0: validate (before the checkpoint, so it records the new best) and checkpoint when due."""
         if not self.ctx.is_main:
             return
-        cfg, final = self.config, self.step == self.config.schedule.max_steps
+        cfg = self.config
+        final = self.step == cfg.schedule.max_steps or self.stopped_early
         if self.val_pairs and (self.step % cfg.validation.every == 0 or final):
             self._validate()
         if self.step % cfg.checkpoint.every == 0 or final:
@@ -260,6 +272,11 @@ class Trainer:
         target = validate_class(self.config.data.target)
         path = self.run_dir / "export" / name / ("conditional" if is_conditional(self.generator) else target)
         return export_checkpoint(self.generator, path, target=target, training=training)
+
+
+def _deadline(minutes: float | None) -> float:
+    """The ``time.monotonic()`` reading at which ``schedule.max_minutes`` runs out (inf = no limit)."""
+    return math.inf if minutes is None else time.monotonic() + 60.0 * minutes
 
 
 def _name_list(names: list[str], limit: int = 8) -> str:
