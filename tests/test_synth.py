@@ -166,6 +166,17 @@ def test_corpus_layout_on_disk_json_and_extension(tmp_path):
         generate_corpus(tmp_path, 1, 3.0, seed=10, sr=SR, progress=False)
 
 
+def test_worker_processes_write_the_same_files(tmp_path):
+    def files(root):
+        return {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+    serial = generate_corpus(tmp_path / "serial", 3, 2.0, seed=4, sr=SR, progress=False)
+    parallel = generate_corpus(tmp_path / "parallel", 3, 2.0, seed=4, sr=SR, progress=False, workers=2)
+    assert [f.name for f in parallel] == [f.name for f in serial]
+    written = files(tmp_path / "serial")
+    assert sum(p.suffix == ".wav" for p in written) >= 12 and files(tmp_path / "parallel") == written
+
+
 def test_mono_and_stereo_stems_both_occur_and_drum_kits_have_per_piece_mics():
     channels, drum_names = set(), set()
     for index in range(30):
@@ -254,7 +265,8 @@ def test_bad_settings_and_soundfonts_are_one_line_errors(tmp_path, capsys):
     with pytest.raises(ConfigError, match="not a readable SoundFont"):
         SoundFontRenderer(SR, tmp_path / "bad.sf2")
     for kwargs, field in (({"n_songs": 0}, "songs"), ({"seconds": 0.2}, "seconds"), ({"seed": -1}, "seed"),
-                          ({"renderer": "fm"}, "renderer"), ({"classes": ["Voc_XX"]}, "classes")):
+                          ({"renderer": "fm"}, "renderer"), ({"classes": ["Voc_XX"]}, "classes"),
+                          ({"workers": 0}, "workers")):
         settings = {"n_songs": 1, "seconds": 2.0, "seed": 0, **kwargs}
         with pytest.raises(ConfigError, match=f"^{field}:"):
             generate_corpus(tmp_path, progress=False, **settings)

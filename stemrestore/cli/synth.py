@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sr", type=int, default=44100, help="sample rate (default 44100)")
     parser.add_argument("--classes", default=None, metavar="IDS",
                         help="comma-separated class ids each song draws its 4-9 classes from (default: all)")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="songs rendered at once, one process each (default 1); the files are the same "
+                        "for any N")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -29,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes is not None else None
     folders = generate_corpus(args.out, args.songs, args.seconds, args.seed, renderer=args.renderer, sr=args.sr,
-                              soundfont=args.soundfont, classes=classes, progress=not args.quiet)
+                              soundfont=args.soundfont, classes=classes, progress=not args.quiet,
+                              workers=args.workers)
     print(f"wrote {len(folders)} songs to {folders[0].parent}")
     return 0

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from functools import partial
 from pathlib import Path
 
 from stemrestore.audio import save_audio
@@ -60,33 +62,54 @@ def generate_corpus(
     soundfont: str | os.PathLike | None = None,
     classes: tuple[str, ...] | list[str] | None = None,
     progress: bool = True,
+    workers: int = 1,
 ) -> list[Path]:
     """Write ``n_songs`` songs of ``seconds`` seconds under ``out_root/RawStems``; return the song folders.
 
     ``classes`` restricts the pool each song's 4-9 classes are drawn from.
     A held-out corpus is one made with a different ``seed`` (song seeds are
-    hashes of ``(seed, index)``, so two corpora share no song).
+    hashes of ``(seed, index)``, so two corpora share no song). ``workers`` > 1
+    renders that many songs at once in separate processes; each song depends
+    only on its own seed, so the files are the same for any number of workers.
     """
     from stemrestore.progress import progress_bar
 
     check_settings(n_songs, seconds, seed, renderer, sr, classes)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers: must be a positive integer, got {workers!r}")
     if soundfont is not None and renderer != "soundfont":
         raise ConfigError(f"soundfont: only the soundfont renderer uses one (renderer is {renderer!r})")
     root = Path(out_root) / "RawStems"
-    folders = []
-    for index in progress_bar(range(n_songs), desc="synth", unit="song", disable=not progress):
-        plan = plan_song(song_seed(seed, index), float(seconds), classes)
-        summary = {**plan.summary(), "corpus_seed": seed, "index": index, "renderer": renderer, "sr": sr,
-                   "soundfont": Path(soundfont).name if soundfont is not None else None}
-        folder = root / song_folder_name(index)
-        if not _up_to_date(folder, summary):
-            stems = render_plan(plan, sr, renderer, soundfont)
-            for part in plan.parts:
-                for name, audio in stems[part.class_id]:
-                    save_audio(folder / part.folder / name, audio, sr, subtype=SUBTYPE)
-            _write_json(folder / "song.json", summary)  # last: its presence marks a finished song
-        folders.append(folder)
-    return folders
+    write = partial(_write_song, root, seed=seed, seconds=float(seconds), classes=classes, renderer=renderer,
+                    sr=sr, soundfont=soundfont)
+    bar = progress_bar(total=n_songs, desc="synth", unit="song", disable=not progress)
+    with bar:
+        if workers == 1:
+            for index in range(n_songs):
+                write(index)
+                bar.update()
+        else:
+            with ProcessPoolExecutor(min(workers, n_songs)) as pool:
+                for future in as_completed([pool.submit(write, index) for index in range(n_songs)]):
+                    future.result()  # a worker's error is raised here
+                    bar.update()
+    return [root / song_folder_name(index) for index in range(n_songs)]
+
+
+def _write_song(root: Path, index: int, *, seed: int, seconds: float, classes: tuple[str, ...] | list[str] | None,
+                renderer: str, sr: int, soundfont: str | os.PathLike | None) -> None:
+    """Render song ``index`` into its folder, unless the very same song is already there."""
+    plan = plan_song(song_seed(seed, index), seconds, classes)
+    summary = {**plan.summary(), "corpus_seed": seed, "index": index, "renderer": renderer, "sr": sr,
+               "soundfont": Path(soundfont).name if soundfont is not None else None}
+    folder = root / song_folder_name(index)
+    if _up_to_date(folder, summary):
+        return
+    stems = render_plan(plan, sr, renderer, soundfont)
+    for part in plan.parts:
+        for name, audio in stems[part.class_id]:
+            save_audio(folder / part.folder / name, audio, sr, subtype=SUBTYPE)
+    _write_json(folder / "song.json", summary)  # last: its presence marks a finished song
 
 
 def _up_to_date(folder: Path, summary: dict) -> bool:
