@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# One training run on a lent GPU machine, in one call of the device tool (docs/training.md,
+# "On a lent GPU machine"). Here, once: bash scripts/device_wheels.sh. Then, through the tool:
+#   run(command="bash scripts/device_train.sh 5 schedule.max_steps=6000 ...", carry=[".whl"], timeout_s=600)
+# It times the paper config's training steps (benchmarks/train.py), synthesizes the training corpus
+# of configs/demo/vocals.yaml's header with every core, trains CONFIG plus the KEY=VALUE overrides
+# for at most MINUTES (--max-minutes), and leaves in $OUT what the tool brings back: final.* (the
+# export), average.* (the mean of the last AVERAGE_LAST step checkpoints), train.log, benchmark.txt
+# and device.txt. Run on CPU with PYTHON=.venv/bin/python SONGS=2 ... to try it here.
+set -euo pipefail
+MINUTES=${1:?usage: device_train.sh MINUTES [KEY=VALUE ...]}
+shift
+: "${OUT:?OUT must name the folder whose files come back}"
+PY=${PYTHON:-python3}
+WORK=${WORK:-/tmp/stemrestore}
+SONGS=${SONGS:-80}
+CONFIG=${CONFIG:-configs/demo/vocals.yaml}
+AVERAGE_LAST=${AVERAGE_LAST:-5}
+CORES=$(nproc)
+cd "$(dirname "$0")/.."
+
+if ! "$PY" -c "import soundfile, soxr, librosa, pedalboard, tinysoundfont, pyloudnorm, pretty_midi" 2>/dev/null; then
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+    export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+fi
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+stemrestore() { "$PY" -m stemrestore "$@"; }
+
+{
+    nvidia-smi -L 2>/dev/null || echo "no NVIDIA GPU"
+    "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+    echo "cores $CORES"
+} > "$OUT/device.txt"
+"$PY" benchmarks/train.py --steps 20 --workers "$((CORES > 2 ? CORES - 2 : 1))" > "$OUT/benchmark.txt" 2>&1 \
+    || echo "benchmark failed (see benchmark.txt); training goes on" >> "$OUT/device.txt"
+
+start=$SECONDS
+stemrestore synth --songs "$SONGS" --seconds 30 --seed 0 --out "$WORK/train" --workers "$CORES" --quiet
+echo "synth: $SONGS songs in $((SECONDS - start)) s" >> "$OUT/device.txt"
+
+start=$SECONDS
+# No validation there (the validation set stays here, where the candidates are scored); the
+# overrides come last, so they win.
+stemrestore train --config "$CONFIG" --data "$WORK/train" --out "$WORK/run" --max-minutes "$MINUTES" \
+    validation.testset=null logging.progress=false "data.num_workers=$((CORES > 2 ? CORES - 2 : 1))" "$@"
+echo "train: $((SECONDS - start)) s" >> "$OUT/device.txt"
+
+cp "$WORK/run/train.log" "$OUT/"
+for f in "$WORK/run/export/final"/*; do cp "$f" "$OUT/final.${f##*.}"; done
+mapfile -t last < <(ls "$WORK/run/checkpoints"/step_*.pt | tail -n "$AVERAGE_LAST")
+if [ "${#last[@]}" -ge 2 ]; then
+    stemrestore average "${last[@]}" --out "$OUT/average"
+fi
+ls -l "$OUT"
