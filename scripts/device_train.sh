@@ -6,7 +6,8 @@
 # of configs/demo/vocals.yaml's header with every core, trains CONFIG plus the KEY=VALUE overrides
 # for at most MINUTES (--max-minutes), and leaves in $OUT what the tool brings back: final.* (the
 # export), average.* (the mean of the last AVERAGE_LAST step checkpoints), train.log, benchmark.txt
-# and device.txt. Run on CPU with PYTHON=.venv/bin/python SONGS=2 ... to try it here.
+# and device.txt (BENCHMARK=0 skips the timing). Run on CPU with PYTHON=.venv/bin/python SONGS=5 ...
+# to try it here (tests/test_device_script.py does).
 set -euo pipefail
 MINUTES=${1:?usage: device_train.sh MINUTES [KEY=VALUE ...]}
 shift
@@ -31,8 +32,10 @@ stemrestore() { "$PY" -m stemrestore "$@"; }
     "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
     echo "cores $CORES"
 } > "$OUT/device.txt"
-"$PY" benchmarks/train.py --steps 20 --workers "$((CORES > 2 ? CORES - 2 : 1))" > "$OUT/benchmark.txt" 2>&1 \
-    || echo "benchmark failed (see benchmark.txt); training goes on" >> "$OUT/device.txt"
+if [ "${BENCHMARK:-1}" = 1 ]; then
+    "$PY" benchmarks/train.py --steps 20 --workers "$((CORES > 2 ? CORES - 2 : 1))" > "$OUT/benchmark.txt" 2>&1 \
+        || echo "benchmark failed (see benchmark.txt); training goes on" >> "$OUT/device.txt"
+fi
 
 start=$SECONDS
 stemrestore synth --songs "$SONGS" --seconds 30 --seed 0 --out "$WORK/train" --workers "$CORES" --quiet
