@@ -226,6 +226,9 @@ def test_own_format_errors(tmp_path):
         load_checkpoint(tmp_path / "b")
     with pytest.raises(CheckpointError, match="no such checkpoint"):
         load_checkpoint(tmp_path / "nothing.safetensors")
+    (tmp_path / "song.wav").write_bytes(b"RIFF")
+    with pytest.raises(CheckpointError, match="song.wav: not a checkpoint"):
+        load_checkpoint(tmp_path / "song.wav")
     bogus = {k: v.contiguous() for k, v in model.state_dict().items()}
     save_file(bogus, str(tmp_path / "b" / "bare.safetensors"))
     with pytest.raises(CheckpointError, match="bare.json is missing"):

@@ -278,6 +278,10 @@ def _find_pair(path: Path) -> tuple[Path, Path]:
         base = _strip_suffix(path)
     weights_path, meta_path = base.with_name(base.name + ".safetensors"), base.with_name(base.name + ".json")
     if not weights_path.is_file() and not meta_path.is_file():
+        if path.is_file():  # e.g. an audio file passed where the checkpoint goes
+            raise CheckpointError(
+                f"{path}: not a checkpoint (give a NAME.safetensors + NAME.json pair, a .pth/.pt file or a folder)"
+            )
         raise CheckpointError(f"{path}: no such checkpoint (expected {weights_path.name} + {meta_path.name})")
     if not weights_path.is_file():
         raise CheckpointError(f"{meta_path}: its weights file {weights_path.name} is missing")
