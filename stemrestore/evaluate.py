@@ -42,6 +42,8 @@ class Pair:
     mixture: Path
     target: Path
     stem_class: str | None = None
+    #: what degraded it (:func:`~stemrestore.degrade.protocol.effect_labels` of its params file); () = unknown
+    effects: tuple[str, ...] = ()
 
 
 def load_pairs(path: str | os.PathLike) -> list[Pair]:
@@ -49,7 +51,8 @@ def load_pairs(path: str | os.PathLike) -> list[Pair]:
 
     Records need ``mixture`` and ``target`` (absolute, or relative to the
     file's folder) and may give ``id`` (default: the record's 0-based number,
-    six digits) and ``class``. Every referenced file must exist.
+    six digits), ``class`` and ``params`` (make-testset's record of the
+    degradation, read for :attr:`Pair.effects`). Every referenced file must exist.
     """
     path = Path(path)
     if path.is_dir():
@@ -80,10 +83,31 @@ def load_pairs(path: str | os.PathLike) -> list[Pair]:
         if pair_id in seen:
             raise ConfigError(f"{where}: duplicate id '{pair_id}'")
         seen.add(pair_id)
-        pairs.append(Pair(pair_id, files["mixture"], files["target"], str(rec["class"]) if rec.get("class") else None))
+        effects = _effects(path.parent, str(rec.get("params") or "").strip(), where)
+        stem_class = str(rec["class"]) if rec.get("class") else None
+        pairs.append(Pair(pair_id, files["mixture"], files["target"], stem_class, effects))
     if not pairs:
         raise ConfigError(f"{path}: lists no pairs")
     return pairs
+
+
+def _effects(folder: Path, params: str, where: str) -> tuple[str, ...]:
+    """The effect labels of a record's ``params`` file (a make-testset ``params.json``); () without one."""
+    from stemrestore.degrade.protocol import effect_labels
+
+    if not params:
+        return ()
+    file = Path(params) if Path(params).is_absolute() else folder / params
+    try:
+        record = json.loads(file.read_text())
+    except OSError:
+        raise ConfigError(f"{where}: params file {file} cannot be read") from None
+    except json.JSONDecodeError:
+        raise ConfigError(f"{where}: params file {file} is not valid JSON") from None
+    try:
+        return effect_labels(record.get("degradation", record) if isinstance(record, dict) else record)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: params file {file}: {exc}") from None
 
 
 def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
@@ -173,6 +197,8 @@ class EvalConfig:
     #: near-erased (the degradation all but removed the target, SPEC §3 a); needs the identity
     #: baseline among the estimators; None: no split
     erased_below_db: float | None = -10.0
+    #: summarise the segments of each degradation effect apart, when the pairs name their effects
+    by_effect: bool = True
 
     def __post_init__(self) -> None:
         if not self.segment_seconds > 0:
@@ -263,6 +289,8 @@ def evaluate(
         summary["paired"] = paired_differences(rows, reference, names)
     if config.erased_below_db is not None and "identity" in names:
         summary["by_difficulty"] = difficulty_split(rows, names, reference, config.erased_below_db)
+    if config.by_effect and any(pair.effects for pair in pairs):
+        summary["by_effect"] = effect_split(rows, pairs, names, reference)
     write_atomic(out_dir / "per_example.csv", _csv_text(rows).encode())
     write_atomic(out_dir / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
     write_atomic(out_dir / "table.md", table_markdown(summary).encode())
@@ -369,14 +397,35 @@ def difficulty_split(
     result: dict[str, Any] = {"erased_below_db": erased_below_db, "against": reference, "strata": {}}
     for stratum in STRATA:
         mine = [r for r in rows if ((r["id"], r["segment"]) in erased) == (stratum == "near_erased")]
-        entry: dict[str, Any] = {
-            "segments": sum(r["estimator"] == "identity" for r in mine),
-            "estimators": {name: {k: summarize([r[k] for r in mine if r["estimator"] == name]) for k in METRIC_KEYS}
-                           for name in names},
-        }
-        if len(names) > 1:
-            entry["paired"] = paired_differences(mine, reference, names)["estimators"]
-        result["strata"][stratum] = entry
+        result["strata"][stratum] = _group_summary(mine, names, reference)
+    return result
+
+
+def _group_summary(rows: list[dict[str, Any]], names: Sequence[str], reference: str) -> dict[str, Any]:
+    """A group of segments: their count, every estimator's metrics and (two or more) the paired differences."""
+    entry: dict[str, Any] = {
+        "segments": sum(r["estimator"] == reference for r in rows),
+        "estimators": {name: {k: summarize([r[k] for r in rows if r["estimator"] == name]) for k in METRIC_KEYS}
+                       for name in names},
+    }
+    if len(names) > 1:
+        entry["paired"] = paired_differences(rows, reference, names)["estimators"]
+    return entry
+
+
+def effect_split(
+    rows: list[dict[str, Any]], pairs: Sequence[Pair], names: Sequence[str], reference: str
+) -> dict[str, Any]:
+    """Per degradation effect, the segments of the pairs it degraded: metrics and paired differences.
+
+    An example is degraded by several effects at once, so the groups overlap and an effect's
+    figures mix in its companions' (and the near-erased segments', mostly parametric-EQ ones);
+    compare an effect's paired gain with the overall one, not with zero.
+    """
+    effects_of = {pair.id: pair.effects for pair in pairs}
+    result: dict[str, Any] = {"against": reference, "effects": {}}
+    for effect in sorted({e for pair in pairs for e in pair.effects}):
+        result["effects"][effect] = _group_summary([r for r in rows if effect in effects_of[r["id"]]], names, reference)
     return result
 
 
@@ -398,7 +447,22 @@ def table_markdown(summary: dict[str, Any]) -> str:
             "mean ± 95 % CI (k/n: segments where the model scores higher).\n")
     if "by_difficulty" in summary:
         text += _difficulty_tables(summary["by_difficulty"])
+    if "by_effect" in summary:
+        text += _effect_table(summary["by_effect"])
     return text
+
+
+def _effect_table(split: dict[str, Any]) -> str:
+    """The :func:`effect_split` table: each other estimator's paired row per effect (or, alone, its scores)."""
+    effects, against = split["effects"], split["against"]
+    paired = all("paired" in entry for entry in effects.values())
+    part = "paired" if paired else "estimators"
+    labels = [f"Δ {m.label}" if paired else m.label for m in METRICS]
+    body = [(f"{name}, {effect}", metrics, metrics[METRIC_KEYS[0]]["n"])
+            for effect, entry in effects.items() for name, metrics in entry[part].items()]
+    note = (f"paired against {against}" if paired else "scores") + ", on the segments of the examples each effect "
+    return "\n" + _markdown_table(labels, body, signed=paired) + (
+        f"\n\nBy degradation effect: {note}degraded (one example has several, so the groups overlap).\n")
 
 
 def _difficulty_tables(split: dict[str, Any]) -> str:

@@ -31,6 +31,19 @@ from stemrestore.models import default_checkpoint
 SR = 22050
 SECONDS = 1.0
 BACKGROUND_GAINS = (0.2, 0.6, 1.5)  # example i is mixed with this much background: easy to hard
+COMPRESSOR = {"effect": "compressor", "threshold_db": -12.0, "ratio": 3.0, "attack_ms": 5.0, "release_ms": 100.0}
+REVERB = {"effect": "reverb", "room_size": 0.5, "damping": 0.5, "wet_level": 0.3, "dry_level": 0.4, "width": 0.5}
+MP3 = {"effect": "mp3", "vbr_quality": 4.0}
+# The degradation records of the three examples (make-testset's params.json), as effect dicts of the
+# target chain and of the mixture chain.
+CHAINS = (([COMPRESSOR], []), ([COMPRESSOR, REVERB], [MP3]), ([REVERB], []))
+
+
+def _params(target_effects: list[dict], mixture_effects: list[dict]) -> dict:
+    degradation = {"format": "stemrestore.degradation/1", "sr": SR, "snr_db": 0.0, "noise": None, "peak_level": 0.8,
+                   "target_chain": {"effects": target_effects, "output_level": "match_rms"},
+                   "mixture_chain": {"effects": mixture_effects, "output_level": "match_rms"}}
+    return {"id": "x", "degradation": degradation}
 
 
 def _tone(rng: np.random.Generator, n: int, sr: int = SR) -> np.ndarray:
@@ -53,6 +66,7 @@ def testset(tmp_path: Path) -> Path:
         ex = f"{i:06d}"
         save_audio(root / ex / "target.flac", target, SR)
         save_audio(root / ex / "mixture.flac", target + gain * background, SR)
+        (root / ex / "params.json").write_text(json.dumps(_params(*CHAINS[i])))
         lines.append({"id": ex, "mixture": f"{ex}/mixture.flac", "target": f"{ex}/target.flac",
                       "params": f"{ex}/params.json", "song": "RawStems/A|B", "class": "Voc"})
     (root / "index.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
@@ -214,6 +228,54 @@ def test_difficulty_split_separates_the_segments_the_identity_scores_low(testset
     assert "by_difficulty" not in evaluate(pairs[:1], [identity()], tmp_path / "d", off, progress=False)
     with pytest.raises(StemRestoreError, match="erased_below_db"):
         EvalConfig(erased_below_db=float("nan"))
+
+
+def test_effect_split_groups_the_segments_of_each_degradation_effect(testset, tmp_path):
+    pairs = load_pairs(testset)
+    assert [p.effects for p in pairs] == [("target: compressor",), ("target: compressor", "target: reverb",
+                                                                     "mixture: mp3"), ("target: reverb",)]
+    out = tmp_path / "out"
+    summary = evaluate(pairs, [identity(), _halfway(pairs)], out, EvalConfig(plots=False), progress=False)
+    split = summary["by_effect"]
+    assert split["against"] == "identity"
+    assert list(split["effects"]) == ["mixture: mp3", "target: compressor", "target: reverb"]
+    rows = _rows(out)
+    ident = {r["id"]: float(r["si_sdr"]) for r in rows if r["estimator"] == "identity"}
+    for effect, ids in (("target: compressor", ["000000", "000001"]), ("target: reverb", ["000001", "000002"]),
+                        ("mixture: mp3", ["000001"])):
+        entry = split["effects"][effect]
+        assert entry["segments"] == len(ids)
+        values = [float(r["mel_ssim"]) for r in rows if r["estimator"] == "halfway" and r["id"] in ids]
+        assert entry["estimators"]["halfway"]["mel_ssim"]["mean"] == pytest.approx(sum(values) / len(ids), abs=1e-9)
+        delta = [float(r["si_sdr"]) - ident[r["id"]] for r in rows if r["estimator"] == "halfway" and r["id"] in ids]
+        assert entry["paired"]["halfway"]["si_sdr"]["mean"] == pytest.approx(sum(delta) / len(ids), abs=1e-9)
+    table = (out / "table.md").read_text()
+    stat = split["effects"]["mixture: mp3"]["paired"]["halfway"]["si_sdr"]
+    assert "By degradation effect: paired against identity" in table
+    assert "| halfway, mixture: mp3 | " in table and f"{stat['mean']:+.2f} ± 0.00 (1/1)" in table
+    # One estimator: its own scores per effect; turned off, or pairs without params: no split.
+    alone = evaluate(pairs, [identity()], tmp_path / "b", EvalConfig(plots=False), progress=False)
+    assert "paired" not in alone["by_effect"]["effects"]["target: reverb"]
+    assert "| identity, target: reverb | " in (tmp_path / "b" / "table.md").read_text()
+    off = EvalConfig(plots=False, by_effect=False)
+    assert "by_effect" not in evaluate(pairs, [identity()], tmp_path / "c", off, progress=False)
+    bare = [Pair(p.id, p.mixture, p.target) for p in pairs]
+    assert "by_effect" not in evaluate(bare, [identity()], tmp_path / "d", EvalConfig(plots=False), progress=False)
+
+
+def test_a_bad_params_file_is_named(testset):
+    (testset / "000001" / "params.json").write_text("{not json")
+    with pytest.raises(StemRestoreError, match="line 2: params file .*000001/params.json is not valid JSON"):
+        load_pairs(testset)
+    (testset / "000001" / "params.json").write_text(json.dumps(_params([{"effect": "warp"}], [])))
+    with pytest.raises(StemRestoreError, match="000001/params.json: .*warp"):
+        load_pairs(testset)
+    (testset / "000001" / "params.json").unlink()
+    with pytest.raises(StemRestoreError, match="params file .*cannot be read"):
+        load_pairs(testset)
+    # Another protocol's record (e.g. the studio protocol's) names no effects and is no error.
+    (testset / "000001" / "params.json").write_text(json.dumps({"degradation": {"format": "other/1"}}))
+    assert load_pairs(testset)[1].effects == ()
 
 
 def test_plots_are_png_files(testset, tmp_path):

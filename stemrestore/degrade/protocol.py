@@ -227,6 +227,23 @@ def _render(
     return Example(outputs[0], outputs[1], outputs[2], params)
 
 
+def effect_labels(params: Any) -> tuple[str, ...]:
+    """The effects an example's degradation record applied, as ``"target: reverb"``, ``"mixture: mp3"``.
+
+    In chain order, target chain first, then the mixture chain and its noise; each label once.
+    A record of another format (e.g. the studio protocol's) gives ``()``; a malformed record of
+    this format is a :class:`ConfigError`.
+    """
+    if not isinstance(params, dict) or params.get("format") != FORMAT:
+        return ()
+    draw = _parse(params)
+    labels = [f"target: {e.effect}" for e in draw.target_chain.effects]
+    labels += [f"mixture: {e.effect}" for e in draw.mixture_chain.effects]
+    if draw.noise is not None:
+        labels.append("mixture: noise")
+    return tuple(dict.fromkeys(labels))
+
+
 def _parse(params: Any) -> _Draw:
     if not isinstance(params, dict):
         raise ConfigError(f"params: expected a mapping, got {type(params).__name__}")
