@@ -408,6 +408,10 @@ def test_cli_evaluate_baseline_and_checkpoints(testset, tmp_path, monkeypatch, c
     assert names == ["identity", "model", "b/model"]
     assert "| identity |" in capsys.readouterr().out
     assert not (out / "plots").exists()
+    assert "by_effect" in json.loads((out / "summary.json").read_text())
+    assert main(["evaluate", "--testset", str(testset), "--baseline", "identity", "--no-by-effect",
+                 "--out", str(tmp_path / "plain"), "--no-plots"]) == 0
+    assert "by_effect" not in json.loads((tmp_path / "plain" / "summary.json").read_text())
 
 
 def test_cli_evaluate_user_errors(testset, tmp_path, capsys):

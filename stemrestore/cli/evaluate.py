@@ -39,6 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--erased-below-db", type=float, default=-10.0, metavar="DB",
                    help="with --baseline identity, also summarise apart the segments where the identity "
                         "scores below this SI-SDR (near-erased targets; default: -10)")
+    p.add_argument("--no-by-effect", action="store_true",
+                   help="no per-degradation-effect summary (made when the test set records its effects)")
     p.add_argument("--limit", type=int, help="score only the first N pairs")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
 
@@ -70,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         plots=not args.no_plots,
         paired_against=args.paired_against,
         erased_below_db=args.erased_below_db,
+        by_effect=not args.no_by_effect,
     )
     pairs = load_pairs(args.testset)[: args.limit]
     estimators = [identity() for _ in dict.fromkeys(args.baseline)]
