@@ -3,10 +3,12 @@
     python benchmarks/train.py                       # tiny config on this CPU
     python benchmarks/train.py --data /path/RawStems # measure the real online dataset
     python benchmarks/train.py --steps 20 --threads 2
+    python benchmarks/train.py --config configs/demo/vocals.yaml model.n_layer=6 --json rates.json
 
 The model is timed on one fixed in-memory batch (no data cost), for stage 1
-(L1) and stage 2 (L1 + GAN) separately; with a GPU the paper config is timed
-too. The dataset is timed through a DataLoader with the configured workers
+(L1) and, when the config trains one, stage 2 (L1 + GAN) separately; with a
+GPU the paper config is timed too. KEY=VALUE overrides change ``--config``
+(as ``stemrestore train`` takes them), so the exact run to be made can be timed. The dataset is timed through a DataLoader with the configured workers
 (default: a small synthetic RawStems corpus made on the fly). If examples/s
 of the model exceeds the dataset's items/s, data loading is the bottleneck:
 raise ``data.num_workers``.
@@ -15,6 +17,7 @@ raise ``data.num_workers``.
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from itertools import islice
@@ -82,26 +85,35 @@ def main() -> None:
     parser.add_argument("--data", help="RawStems root for the dataset timing (default: synthetic corpus)")
     parser.add_argument("--workers", type=int, help="DataLoader workers (default: the config's)")
     parser.add_argument("--items", type=int, default=16, help="dataset items timed")
+    parser.add_argument("--json", metavar="FILE", help="also write --config's figures to FILE as JSON")
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="changes to --config's fields")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    overrides = [f"data.num_workers={args.workers}"] if args.workers is not None else []
+    workers = [f"data.num_workers={args.workers}"] if args.workers is not None else []
+    mine = workers + args.overrides
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {pick_device('auto')}")
+    figures: dict[str, object] = {"config": args.config, "overrides": args.overrides, "steps_per_s": {}}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        runs = [("tiny", args.config)]
+        runs = [(Path(args.config).stem, args.config, mine)]
         if torch.cuda.is_available():
-            runs.append(("paper", args.paper_config))
-        for name, path in runs:
-            for stage in (1, 2):
+            runs.append(("paper", args.paper_config, workers))
+        width = max(len(name) for name, _, _ in runs)
+        for name, path, overrides in runs:
+            stages = (1, 2) if load_config(path, overrides).schedule.stage2_step is not None else (1,)
+            for stage in stages:
                 config = load_config(path, overrides)
                 rate, batch = time_model(config, stage, args.steps, args.warmup, tmp / name)
                 seg = config.data.segment_seconds
                 print(
-                    f"{name:5s} stage {stage}: {rate:7.2f} steps/s, {rate * batch:7.2f} examples/s "
+                    f"{name:{width}s} stage {stage}: {rate:7.2f} steps/s, {rate * batch:7.2f} examples/s "
                     f"(batch {batch} x {seg:g} s)"
                 )
-        config = load_config(args.config, overrides)
+                if path == args.config:
+                    figures["steps_per_s"][str(stage)] = rate
+                    figures.setdefault("batch", {})[str(stage)] = batch
+        config = load_config(args.config, mine)
         root = args.data or synthetic_corpus(tmp / "corpus", config.data.segment_seconds + 2.0, config.data.target)
         config.data.root = str(root)
         rate = time_dataset(config, args.items)
@@ -110,6 +122,10 @@ def main() -> None:
             f"dataset ({source}): {rate:.2f} items/s of {config.data.segment_seconds:g} s "
             f"with {config.data.num_workers} workers"
         )
+        figures.update(dataset_items_per_s=rate, segment_seconds=config.data.segment_seconds,
+                       workers=config.data.num_workers)
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=1) + "\n")
 
 
 if __name__ == "__main__":
