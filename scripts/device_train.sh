@@ -22,6 +22,11 @@ CORES=$(nproc)
 cd "$(dirname "$0")/.."
 
 if ! "$PY" -c "import soundfile, soxr, librosa, pedalboard, tinysoundfont, pyloudnorm, pretty_midi" 2>/dev/null; then
+    if ! compgen -G ".whl/*.whl" > /dev/null; then
+        echo "device_train.sh: the audio libraries are missing and .whl/ holds no wheels;" \
+            "run scripts/device_wheels.sh here and carry .whl" >&2
+        exit 2
+    fi
     "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
     export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 fi
