@@ -8,7 +8,8 @@
 The model is timed on one fixed in-memory batch (no data cost), for stage 1
 (L1) and, when the config trains one, stage 2 (L1 + GAN) separately; with a
 GPU the paper config is timed too. KEY=VALUE overrides change ``--config``
-(as ``stemrestore train`` takes them), so the exact run to be made can be timed. The dataset is timed through a DataLoader with the configured workers
+(as ``stemrestore train`` takes them), so the exact run to be made can be
+timed. The dataset is timed through a DataLoader with the configured workers
 (default: a small synthetic RawStems corpus made on the fly). If examples/s
 of the model exceeds the dataset's items/s, data loading is the bottleneck:
 raise ``data.num_workers``.
@@ -96,11 +97,12 @@ def main() -> None:
     figures: dict[str, object] = {"config": args.config, "overrides": args.overrides, "steps_per_s": {}}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        runs = [(Path(args.config).stem, args.config, mine)]
+        # The last field marks the run whose figures --json writes.
+        runs = [(Path(args.config).stem, args.config, mine, True)]
         if torch.cuda.is_available():
-            runs.append(("paper", args.paper_config, workers))
-        width = max(len(name) for name, _, _ in runs)
-        for name, path, overrides in runs:
+            runs.append(("paper", args.paper_config, workers, False))
+        width = max(len(run[0]) for run in runs)
+        for name, path, overrides, recorded in runs:
             stages = (1, 2) if load_config(path, overrides).schedule.stage2_step is not None else (1,)
             for stage in stages:
                 config = load_config(path, overrides)
@@ -110,7 +112,7 @@ def main() -> None:
                     f"{name:{width}s} stage {stage}: {rate:7.2f} steps/s, {rate * batch:7.2f} examples/s "
                     f"(batch {batch} x {seg:g} s)"
                 )
-                if path == args.config:
+                if recorded:
                     figures["steps_per_s"][str(stage)] = rate
                     figures.setdefault("batch", {})[str(stage)] = batch
         config = load_config(args.config, mine)

@@ -19,7 +19,7 @@ import re
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 from stemrestore.progress import progress_bar
@@ -75,7 +75,7 @@ def load_pairs(path: str | os.PathLike) -> list[Pair]:
         for key, value in values.items():
             if not value:
                 raise ConfigError(f"{where}: missing '{key}'")
-        files = {key: Path(v) if Path(v).is_absolute() else path.parent / v for key, v in values.items()}
+        files = {key: _in_folder(path.parent, v) for key, v in values.items()}
         for key, file in files.items():
             if not file.is_file():
                 raise AudioError(f"{where}: {key} file {file} does not exist")
@@ -91,13 +91,18 @@ def load_pairs(path: str | os.PathLike) -> list[Pair]:
     return pairs
 
 
+def _in_folder(folder: Path, value: str) -> Path:
+    """A record's file path: absolute as given, else relative to the index or manifest's folder."""
+    return Path(value) if Path(value).is_absolute() else folder / value
+
+
 def _effects(folder: Path, params: str, where: str) -> tuple[str, ...]:
     """The effect labels of a record's ``params`` file (a make-testset ``params.json``); () without one."""
     from stemrestore.degrade.protocol import effect_labels
 
     if not params:
         return ()
-    file = Path(params) if Path(params).is_absolute() else folder / params
+    file = _in_folder(folder, params)
     try:
         record = json.loads(file.read_text())
     except OSError:
@@ -458,8 +463,7 @@ def _effect_table(split: dict[str, Any]) -> str:
     paired = all("paired" in entry for entry in effects.values())
     part = "paired" if paired else "estimators"
     labels = [f"Δ {m.label}" if paired else m.label for m in METRICS]
-    body = [(f"{name}, {effect}", metrics, metrics[METRIC_KEYS[0]]["n"])
-            for effect, entry in effects.items() for name, metrics in entry[part].items()]
+    body = _group_rows(effects.items(), part)
     note = (f"paired against {against}" if paired else "scores") + ", on the segments of the examples each effect "
     return "\n" + _markdown_table(labels, body, signed=paired) + (
         f"\n\nBy degradation effect: {note}degraded (one example has several, so the groups overlap).\n")
@@ -468,19 +472,22 @@ def _effect_table(split: dict[str, Any]) -> str:
 def _difficulty_tables(split: dict[str, Any]) -> str:
     """The :func:`difficulty_split` tables: each estimator's row per stratum, then the paired rows."""
     strata = split["strata"]
-
-    def rows(part: str) -> list[tuple[str, dict[str, Any], int]]:
-        return [(f"{name}, {label}", metrics, metrics[METRIC_KEYS[0]]["n"])
-                for stratum, label in STRATA.items() for name, metrics in strata[stratum][part].items()]
-
+    labelled = [(label, strata[stratum]) for stratum, label in STRATA.items()]
     counts = {stratum: strata[stratum]["segments"] for stratum in STRATA}
-    text = "\n" + _markdown_table([m.label for m in METRICS], rows("estimators"), signed=False) + (
+    text = "\n" + _markdown_table([m.label for m in METRICS], _group_rows(labelled, "estimators"), signed=False) + (
         f"\n\nBy difficulty: {counts['ordinary']} ordinary segments (identity SI-SDR at least "
         f"{split['erased_below_db']:g} dB) and {counts['near_erased']} near-erased ones (below it).\n")
     if all("paired" in strata[stratum] for stratum in STRATA):
-        text += "\n" + _markdown_table([f"Δ {m.label}" for m in METRICS], rows("paired"), signed=True) + (
+        paired = _group_rows(labelled, "paired")
+        text += "\n" + _markdown_table([f"Δ {m.label}" for m in METRICS], paired, signed=True) + (
             f"\n\nBy difficulty, paired against {split['against']}.\n")
     return text
+
+
+def _group_rows(groups: Iterable[tuple[str, dict[str, Any]]], part: str) -> list[tuple[str, dict[str, Any], int]]:
+    """Table rows ``NAME, GROUP`` of ``part`` ("estimators" or "paired") of each labelled group summary."""
+    return [(f"{name}, {label}", metrics, metrics[METRIC_KEYS[0]]["n"])
+            for label, entry in groups for name, metrics in entry[part].items()]
 
 
 def _markdown_table(labels: list[str], body: list[tuple[str, dict[str, Any], int]], signed: bool) -> str:
