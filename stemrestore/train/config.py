@@ -18,6 +18,7 @@ from stemrestore.models.discriminators import DiscriminatorConfig
 from stemrestore.taxonomy import validate_class
 
 PRECISIONS = ("fp32", "bf16", "fp16")
+CPU_PRECISIONS = ("fp32", "bf16")
 DEVICES = ("auto", "cpu", "cuda")
 METRICS = ("si_sdr", "mel_ssim")
 MODEL_KINDS = ("uformer", "conditional")
@@ -223,7 +224,10 @@ class RuntimeConfig:
     """Device, precision and threads; distribution comes from ``torchrun``'s environment."""
 
     device: str = "auto"  #: auto = CUDA when present, else CPU
-    precision: str = "bf16"  #: autocast on CUDA ("fp32", "bf16", "fp16"); CPU always runs fp32
+    precision: str = "bf16"  #: autocast on CUDA ("fp32", "bf16", "fp16")
+    #: autocast on the CPU ("fp32", "bf16"). fp32 by default: it is exact and reproducible across
+    #: CPUs, and bf16 pays only where the CPU computes it natively (AVX512-BF16 or AMX).
+    cpu_precision: str = "fp32"
     threads: int | None = None  #: CPU threads per process; None = torch's default
 
     def __post_init__(self) -> None:
@@ -231,6 +235,10 @@ class RuntimeConfig:
             raise ConfigError(f"runtime.device: '{self.device}' is not one of {', '.join(DEVICES)}")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"runtime.precision: '{self.precision}' is not one of {', '.join(PRECISIONS)}")
+        if self.cpu_precision not in CPU_PRECISIONS:
+            raise ConfigError(
+                f"runtime.cpu_precision: '{self.cpu_precision}' is not one of {', '.join(CPU_PRECISIONS)}"
+            )
         if self.threads is not None:
             _require(self, "runtime", ("threads",), integer=True)
 

@@ -147,11 +147,13 @@ class Learner:
     # ------------------------------------------------------------------ step
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        """Mixed precision on CUDA as configured; full precision on the CPU."""
-        precision = self.config.runtime.precision
-        if self.ctx.device.type != "cuda" or precision == "fp32":
+        """Mixed precision as configured for the device (``precision`` on CUDA, ``cpu_precision`` on the CPU)."""
+        device = self.ctx.device.type
+        runtime = self.config.runtime
+        precision = runtime.precision if device == "cuda" else runtime.cpu_precision
+        if precision == "fp32":
             return contextlib.nullcontext()
-        return torch.autocast("cuda", dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
+        return torch.autocast(device, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
 
     def step(
         self, mixture: torch.Tensor, target: torch.Tensor, gan: bool, cls: torch.Tensor | None = None

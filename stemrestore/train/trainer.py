@@ -101,6 +101,11 @@ class Trainer:
             elif kept is not None:
                 fresh = f" (new or widened: {_name_list(kept)})" if kept else ""
                 self.monitor.message(f"weights from {config.checkpoint.init_from}{fresh}")
+            if self.ctx.device.type == "cpu" and config.runtime.cpu_precision == "bf16" and not _native_bf16():
+                self.monitor.message(
+                    "runtime.cpu_precision=bf16 on a CPU without native bf16 (AVX512-BF16 or AMX): "
+                    "it is emulated and likely slower than fp32"
+                )
         self.val_pairs = load_validation_set(config) if self.ctx.is_main else []
 
     @property
@@ -284,3 +289,11 @@ def _name_list(names: list[str], limit: int = 8) -> str:
     if len(names) <= limit:
         return ", ".join(names)
     return f"{', '.join(names[:limit])} and {len(names) - limit} more"
+
+
+def _native_bf16() -> bool:
+    """Whether oneDNN computes bf16 in hardware on this CPU (AVX512-BF16 or AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a build without oneDNN
+        return False
