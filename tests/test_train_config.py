@@ -109,6 +109,7 @@ def test_overrides_read_numbers_the_way_a_user_writes_them():
         ("data.batch_size=2.5", "data.batch_size: must be an integer > 0"),
         ("optim.lr=fast", "optim.lr: must be a number > 0, got 'fast'"),
         ("runtime.precision=fp8", "runtime.precision: 'fp8' is not one of"),
+        ("runtime.cpu_precision=fp16", "runtime.cpu_precision: 'fp16' is not one of fp32, bf16"),
         ("checkpoint.best_metric=loss", "checkpoint.best_metric: 'loss'"),
         ("seed=-1", "seed: must be an integer >= 0"),
         ("gan.discriminator.kinds=[mpd,wave]", "unknown kind 'wave'"),

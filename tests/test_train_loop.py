@@ -69,6 +69,27 @@ def test_twenty_steps_lower_the_loss_and_export_a_loadable_model(tmp_path):
         assert torch.allclose(model(x), trained(x), atol=1e-6)
 
 
+@pytest.mark.parametrize("precision, dtype", [("fp32", torch.float32), ("bf16", torch.bfloat16)])
+def test_cpu_precision_sets_the_compute_dtype_and_the_run_still_learns(tmp_path, precision, dtype):
+    cfg = config(
+        f"runtime.cpu_precision={precision}", "schedule.max_steps=20", "schedule.stage2_step=null",
+        "checkpoint.every=20", "data.batch_size=2",
+    )
+    trainer = Trainer(cfg, tmp_path, dataset_factory=synthetic)
+    seen: set[torch.dtype] = set()
+    linears = [m for m in trainer.generator.modules() if isinstance(m, torch.nn.Linear)]
+    assert linears
+    for layer in linears:
+        layer.register_forward_hook(lambda module, args, out: seen.add(out.dtype))
+    result = trainer.train()
+    assert seen == {dtype}
+    losses = [r["loss/l1"] for r in records(tmp_path) if "loss/l1" in r]
+    assert np.isfinite(losses).all()
+    assert np.mean(losses[-3:]) < 0.6 * np.mean(losses[:3])
+    # Autocast changes the compute, never the stored weights.
+    assert {p.dtype for p in load_checkpoint(result.export).parameters()} == {torch.float32}
+
+
 def test_stage_two_trains_the_discriminator_with_the_smaller_batch(tmp_path):
     cfg = config("schedule.max_steps=4", "schedule.stage2_step=2", "checkpoint.every=2")
     trainer = Trainer(cfg, tmp_path, dataset_factory=synthetic)
