@@ -48,7 +48,9 @@ class Restorer:
     :func:`~stemrestore.models.load_checkpoint`. ``overlap`` is the fraction of a
     chunk shared with the next one (0 to 0.5). ``batch_size`` defaults to 1 on the
     CPU (batching brings no speed there, only memory) and 4 on a GPU. ``half``
-    runs the network in float16 autocast (GPU only).
+    runs the network in 16-bit autocast: float16 on a GPU, bfloat16 on the CPU
+    (about twice as fast where the CPU has native bf16, at a small cost in
+    accuracy; docs/model.md).
 
     ``target`` is the class to restore. A conditional model (one that lists its
     ``classes``, like :class:`~stemrestore.models.ConditionalUFormer`) is called as
@@ -115,8 +117,6 @@ class Restorer:
             or getattr(config, "out_channels", self.model_channels) != self.model_channels
         ):
             raise ConfigError("Restorer: the model must map mono to mono or stereo to stereo")
-        if half and self.device.type not in ("cuda", "mps"):
-            raise ConfigError(f"half precision needs a GPU (cuda or mps), not device '{self.device}'")
         self.half = half
         if batch_size is None:
             batch_size = 1 if self.device.type == "cpu" else 4
@@ -305,9 +305,9 @@ class Restorer:
         batch, channels, samples = x.shape
         if self.model_channels == 1:  # a mono model restores each channel on its own
             x = x.reshape(batch * channels, 1, samples)
-        autocast = (
-            torch.autocast(self.device.type, dtype=torch.float16) if self.half else contextlib.nullcontext()
-        )
+        # CPUs compute bfloat16 natively (AVX512-BF16, AMX) but float16 mostly by emulation.
+        half = torch.bfloat16 if self.device.type == "cpu" else torch.float16
+        autocast = torch.autocast(self.device.type, dtype=half) if self.half else contextlib.nullcontext()
         with torch.inference_mode(), autocast:
             outs = []
             for offset in self.offsets:
