@@ -45,7 +45,8 @@ class RestorePage:
     ``checkpoints`` maps display names to checkpoint paths (a list uses each
     file's stem as its name; ``None`` means the shipped demo checkpoint). Models
     are loaded on first use and kept. Outputs go to ``work_dir`` (a fresh temp
-    folder by default); the example is cached in ``example_dir``.
+    folder by default); the example is cached in ``example_dir``. ``half`` is
+    :class:`~stemrestore.restore.Restorer`'s 16-bit inference.
     """
 
     def __init__(
@@ -53,6 +54,7 @@ class RestorePage:
         checkpoints: Checkpoints | None = None,
         *,
         device: str = "auto",
+        half: bool = False,
         max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
         work_dir: str | os.PathLike | None = None,
         example_dir: str | os.PathLike | None = None,
@@ -64,6 +66,7 @@ class RestorePage:
             raise ConfigError(f"max_upload_mb: must be a positive number, got {max_upload_mb}")
         self.max_upload_mb = float(max_upload_mb)
         self.device = device
+        self.half = half
         # Gradio serves files from the system temp folder, so everything we hand it lives there;
         # a folder of our own is removed when the process ends.
         self._own_dir = None if work_dir else tempfile.TemporaryDirectory(prefix="stemrestore-serve-")
@@ -83,7 +86,9 @@ class RestorePage:
             raise ConfigError(f"unknown checkpoint '{name}' (choose one of: {', '.join(self.paths)})")
         with self._lock:
             if name not in self._restorers:
-                self._restorers[name] = Restorer(load_checkpoint(self.paths[name], "cpu"), device=self.device)
+                self._restorers[name] = Restorer(
+                    load_checkpoint(self.paths[name], "cpu"), device=self.device, half=self.half
+                )
             return self._restorers[name]
 
     def example(self, name: str) -> str:

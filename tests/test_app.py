@@ -41,6 +41,11 @@ def song(path, seconds=2.0, sr=44100, channels=2, seed=0):
     return path
 
 
+def test_half_reaches_the_restorer(tmp_path, checkpoint):
+    assert RestorePage([checkpoint], device="cpu", work_dir=tmp_path).restorer("tiny_voc").half is False
+    assert RestorePage([checkpoint], device="cpu", half=True, work_dir=tmp_path).restorer("tiny_voc").half is True
+
+
 def test_build_app_lays_out_the_page(checkpoint):
     app = build_app({"vocals": checkpoint}, device="cpu")
     assert isinstance(app, gr.Blocks)

@@ -20,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--share", default="off", choices=("off", "on"),
                         help="'on' opens a public gradio.live link (needs internet; default off)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    parser.add_argument("--half", action="store_true",
+                        help="16-bit inference: float16 on a GPU, bfloat16 on the CPU (faster, slightly less accurate)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,6 +36,6 @@ def run(args: argparse.Namespace) -> int:
             raise
         raise ConfigError("the web page needs gradio: pip install 'stemrestore[web]'") from None
 
-    app = build_app(args.checkpoint, device=args.device, max_upload_mb=args.max_upload_mb)
+    app = build_app(args.checkpoint, device=args.device, half=args.half, max_upload_mb=args.max_upload_mb)
     launch(app, host=args.host, port=args.port, max_upload_mb=args.max_upload_mb, share=args.share == "on")
     return 0
