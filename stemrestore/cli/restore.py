@@ -28,7 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_window_arguments(parser)
     parser.add_argument("--batch-size", type=int, help="chunks per model call (default 1 on CPU, 4 on GPU)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
-    parser.add_argument("--half", action="store_true", help="16-bit inference: float16 on a GPU, bfloat16 on the CPU (faster, slightly less accurate)")
+    parser.add_argument(
+        "--half", action="store_true",
+        help="16-bit inference: float16 on a GPU, bfloat16 on the CPU (faster, slightly less accurate)",
+    )
     parser.add_argument(
         "--format", default="wav", choices=("wav", "flac"), help="output format (default wav)"
     )
