@@ -11,6 +11,10 @@ NAME = "restore"
 HELP = "restore the target stem from mixtures (files or folders) with a U-Former checkpoint"
 
 
+#: ``--half`` of every command that runs a model (``restore``, ``serve``).
+HALF_HELP = "16-bit inference: float16 on a GPU, bfloat16 on the CPU (faster, slightly less accurate)"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="audio file or folder of audio files")
     parser.add_argument(
@@ -28,10 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_window_arguments(parser)
     parser.add_argument("--batch-size", type=int, help="chunks per model call (default 1 on CPU, 4 on GPU)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
-    parser.add_argument(
-        "--half", action="store_true",
-        help="16-bit inference: float16 on a GPU, bfloat16 on the CPU (faster, slightly less accurate)",
-    )
+    parser.add_argument("--half", action="store_true", help=HALF_HELP)
     parser.add_argument(
         "--format", default="wav", choices=("wav", "flac"), help="output format (default wav)"
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from stemrestore.cli.restore import HALF_HELP
+
 NAME = "serve"
 HELP = "serve a web page to upload a song, restore a stem, listen to and download it"
 
@@ -20,8 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--share", default="off", choices=("off", "on"),
                         help="'on' opens a public gradio.live link (needs internet; default off)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
-    parser.add_argument("--half", action="store_true",
-                        help="16-bit inference: float16 on a GPU, bfloat16 on the CPU (faster, slightly less accurate)")
+    parser.add_argument("--half", action="store_true", help=HALF_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
